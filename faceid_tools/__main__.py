@@ -1,0 +1,3 @@
+from faceid_tools.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The call log: SQLite store, schema, loading and export."""

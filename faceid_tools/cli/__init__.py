@@ -1,0 +1,52 @@
+"""``faceid-tools``: one entry point, one module per subcommand (each a thin layer over the package).
+
+Each module ``faceid_tools.cli.<name>`` defines ``register(subparsers)`` which adds its parser and
+sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+SUBCOMMANDS: tuple[str, ...] = ("emulator", "probe", "simulate", "calls", "export", "report")
+
+
+def available_subcommands() -> list[str]:
+    return [n for n in SUBCOMMANDS if importlib.util.find_spec(f"faceid_tools.cli.{n}") is not None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceid-tools",
+        description="Measure Tencent Cloud FaceID GenerateReflectSequence: emulator, probes, analysis, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in available_subcommands():
+        importlib.import_module(f"faceid_tools.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

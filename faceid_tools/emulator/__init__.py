@@ -1,0 +1,1 @@
+"""The offline twin of the FaceID API (see ``docs/emulator.md``)."""

@@ -1,0 +1,90 @@
+"""Regions, security levels and endpoints of GenerateReflectSequence (API 3.0, 2018-03-01)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+SERVICE = "faceid"
+API_VERSION = "2018-03-01"
+ACTION = "GenerateReflectSequence"
+
+#: The only regions the action supports (seed page).
+REGIONS: tuple[str, ...] = ("ap-bangkok", "ap-hongkong", "ap-singapore")
+
+#: Security levels as the API takes them (strings) and what each means.
+SECURITY_LEVELS: dict[str, str] = {
+    "1": "silent",
+    "2": "blinking",
+    "3": "light",
+    "4": "blinking + light",
+}
+DEFAULT_SECURITY_LEVEL = "4"
+
+#: Valid Tencent Cloud regions the action does *not* support (answer: UnsupportedRegion).
+OTHER_TENCENT_REGIONS: frozenset[str] = frozenset(
+    {
+        "ap-beijing",
+        "ap-beijing-fsi",
+        "ap-chengdu",
+        "ap-chongqing",
+        "ap-guangzhou",
+        "ap-jakarta",
+        "ap-mumbai",
+        "ap-nanjing",
+        "ap-seoul",
+        "ap-shanghai",
+        "ap-shanghai-fsi",
+        "ap-shenzhen-fsi",
+        "ap-taipei",
+        "ap-tokyo",
+        "eu-frankfurt",
+        "eu-moscow",
+        "na-ashburn",
+        "na-siliconvalley",
+        "na-toronto",
+        "sa-saopaulo",
+    }
+)
+
+#: Per-action quota of the service, requests per second.
+QUOTAS: dict[str, float] = {"GenerateReflectSequence": 5.0, "CreateUploadUrl": 20.0}
+
+DEFAULT_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
+
+_REGION_SHAPE = re.compile(r"^[a-z]{2}-[a-z]+(?:-[a-z]+)?$")
+_COS_HOST = re.compile(
+    r"^(?P<bucket>[A-Za-z0-9-]+)\.cos\.(?P<region>[a-z]{2}-[a-z]+(?:-[a-z]+)?)\."
+)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def is_region_shaped(region: str) -> bool:
+    """True if ``region`` looks like a Tencent Cloud region name (``xx-name[-name]``)."""
+    return bool(_REGION_SHAPE.match(region))
+
+
+def is_supported_region(region: str) -> bool:
+    return region in REGIONS
+
+
+def is_known_region(region: str) -> bool:
+    """True for any real Tencent Cloud region, supported by this action or not."""
+    return region in REGIONS or region in OTHER_TENCENT_REGIONS
+
+
+def regional_endpoint(region: str) -> str:
+    return f"https://{SERVICE}.{region}.tencentcloudapi.com"
+
+
+def cos_region_of(url: str) -> str | None:
+    """The region named by a COS host (``<bucket>.cos.<region>.myqcloud.com``), else None."""
+    host = urlsplit(url).hostname or ""
+    m = _COS_HOST.match(host)
+    return m.group("region") if m else None
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
