@@ -78,8 +78,15 @@ def regional_endpoint(region: str) -> str:
 
 
 def cos_region_of(url: str) -> str | None:
-    """The region named by a COS host (``<bucket>.cos.<region>.myqcloud.com``), else None."""
-    host = urlsplit(url).hostname or ""
+    """The region of a COS object URL, else None.
+
+    Real COS: the host ``<bucket>.cos.<region>.myqcloud.com``.  The emulator's object store on
+    loopback is path-style: ``http://127.0.0.1:<port>/cos/<bucket>.cos.<region>.myqcloud.com/<key>``.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_loopback_host(host) and parts.path.startswith("/cos/"):
+        host = parts.path[len("/cos/") :].split("/", 1)[0]
     m = _COS_HOST.match(host)
     return m.group("region") if m else None
 
