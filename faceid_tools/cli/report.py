@@ -1,0 +1,99 @@
+"""``faceid-tools report``: execute the analysis notebooks on a call log and render HTML reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from ..report import (
+    DEFAULT_CELL_TIMEOUT,
+    NotebookError,
+    default_data,
+    default_notebooks_dir,
+    render_reports,
+)
+
+#: The product review's SLO parameters, settable from the command line.
+SLO_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--slo-p95-ms", "SLO_P95_MS", "p95 latency objective in ms (product review)"),
+    ("--slo-error-rate", "SLO_ERROR_RATE", "highest acceptable error rate per call, 0..1"),
+    (
+        "--slo-integrity-rate",
+        "SLO_INTEGRITY_RATE",
+        "lowest acceptable share of sequences passing their MD5 check, 0..1",
+    ),
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="execute the notebooks on a call log and render HTML reports",
+        description=(
+            "Execute every notebook (01-latency, 02-errors, 03-sequences, 04-product-review) on a "
+            "call log, injecting the data source papermill-style after each notebook's "
+            "'parameters' cell, and write one self-contained HTML file per notebook (figures "
+            "embedded; the product review without code). Prints the paths written."
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help=f"call log: a SQLite file or a Parquet dataset folder (default: {default_data()})",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="reports",
+        help="folder for the HTML files (default: reports)",
+    )
+    parser.add_argument(
+        "--notebooks",
+        metavar="DIR",
+        default=None,
+        help=f"folder of notebooks to execute (default: {default_notebooks_dir()})",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        default=None,
+        help="render only this notebook (file name or stem, e.g. 04-product-review); repeatable",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_CELL_TIMEOUT,
+        metavar="SECONDS",
+        help=f"longest time one cell may run (default: {DEFAULT_CELL_TIMEOUT:g})",
+    )
+    for flag, name, text in SLO_OPTIONS:
+        parser.add_argument(
+            flag, dest=name, type=float, default=None, help=f"{text} (default: the notebook's)"
+        )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    parameters = {name: getattr(args, name) for _, name, _ in SLO_OPTIONS}
+    parameters = {k: v for k, v in parameters.items() if v is not None}
+    started = time.perf_counter()
+    try:
+        paths = render_reports(
+            args.data,
+            args.out,
+            notebooks_dir=args.notebooks,
+            notebooks=args.only,
+            parameters=parameters,
+            timeout=args.timeout,
+        )
+    except (NotebookError, FileNotFoundError, ValueError, TypeError) as exc:
+        print(f"faceid-tools report: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} report(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0

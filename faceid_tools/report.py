@@ -1,0 +1,350 @@
+"""Execute the analysis notebooks on a call log and render them to self-contained HTML reports.
+
+Parameters are injected the papermill way: each notebook opens with a code cell tagged
+``parameters`` holding its defaults; a new cell tagged ``injected-parameters`` is placed right after
+it with the values of this run, so later assignments win and the defaults stay visible.  Kernels
+run on *this* Python (``sys.executable``) whatever other kernelspecs named ``python3`` exist, import
+the same ``faceid_tools`` as the caller, and get no ``TENCENTCLOUD_*`` variables: a report never
+needs credentials, so none can leak into one.
+
+A notebook whose metadata has ``{"faceid_tools": {"report": {"exclude_input": true}}}`` (the
+product review) is rendered without its code cells.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import zmq
+from jinja2 import DictLoader
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbconvert import HTMLExporter
+from nbformat import NotebookNode
+
+from .redact import redact_text
+
+log = logging.getLogger(__name__)
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+#: Seconds one cell may run before the notebook fails.
+DEFAULT_CELL_TIMEOUT = 300.0
+#: Environment variables a kernel never receives (credentials and anything shaped like one).
+_SECRET_ENV = re.compile(r"^(TENCENTCLOUD_|TCCLI_)|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LITERAL_TYPES = (str, int, float, bool, type(None))
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class NotebookError(RuntimeError):
+    """A notebook could not be prepared or executed; the message names the notebook (and cell)."""
+
+    def __init__(self, notebook: str, message: str, *, cell_index: int | None = None) -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        where = notebook if cell_index is None else f"{notebook}, cell {cell_index}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class ExecutedNotebook:
+    """One executed notebook and how long its execution took."""
+
+    path: Path
+    notebook: NotebookNode
+    seconds: float
+
+
+def default_notebooks_dir() -> Path:
+    """The project's ``notebooks/`` folder (beside the ``faceid_tools`` package)."""
+    return PROJECT_ROOT / "notebooks"
+
+
+def default_data() -> Path:
+    """The sample call log shipped with the project (``data/sample/calls.sqlite``)."""
+    return PROJECT_ROOT / "data" / "sample" / "calls.sqlite"
+
+
+def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """The ``NN-name.ipynb`` notebooks of a folder, in name order."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebooks folder not found: {folder}")
+    found = sorted(
+        p for p in folder.glob("*.ipynb") if not p.name.startswith((".", "_")) and p.is_file()
+    )
+    if not found:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) in {folder}")
+    return found
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def parameters_cell_index(nb: NotebookNode) -> int | None:
+    """Index of the cell tagged ``parameters``, or None."""
+    for i, cell in enumerate(nb.cells):
+        if PARAMETERS_TAG in _tags(cell):
+            return i
+    return None
+
+
+def declared_parameters(nb: NotebookNode) -> list[str]:
+    """Names the ``parameters`` cell assigns (the notebook's parameters), in order."""
+    index = parameters_cell_index(nb)
+    if index is None:
+        return []
+    try:
+        tree = ast.parse(nb.cells[index].source)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        names.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return list(dict.fromkeys(names))
+
+
+def _parameter_source(parameters: Mapping[str, Any]) -> str:
+    lines = ["# Parameters"]
+    for name, value in parameters.items():
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+        if isinstance(value, Path):
+            value = str(value)
+        if not isinstance(value, _LITERAL_TYPES):
+            raise TypeError(
+                f"parameter {name}: only str, int, float, bool, None or Path values can be "
+                f"injected, got {type(value).__name__}"
+            )
+        lines.append(f"{name} = {value!r}")
+    return "\n".join(lines) + "\n"
+
+
+def inject_parameters(
+    nb: NotebookNode, parameters: Mapping[str, Any], *, name: str
+) -> NotebookNode:
+    """Put an ``injected-parameters`` cell after the ``parameters`` cell (in place; returned).
+
+    Any ``injected-parameters`` cell left from an earlier run is replaced.  ``name`` labels errors.
+    """
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
+    index = parameters_cell_index(nb)
+    if index is None:
+        raise NotebookError(name, f"no cell tagged {PARAMETERS_TAG!r} to inject parameters after")
+    if not parameters:
+        return nb
+    cell = nbformat.v4.new_code_cell(
+        _parameter_source(parameters), metadata={"tags": [INJECTED_TAG]}
+    )
+    nb.cells.insert(index + 1, cell)
+    return nb
+
+
+def strip_outputs(nb: NotebookNode) -> NotebookNode:
+    """Remove outputs, execution counts and execution metadata (in place; returned)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+class _ThisPythonKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs on the caller's interpreter, CurveZMQ-encrypted if it can."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("transport_encryption", "auto" if zmq.has("curve") else "disabled")
+        super().__init__(**kwargs)
+
+    @property
+    def kernel_spec(self) -> KernelSpec | None:
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3 (faceid-tools)",
+                language="python",
+                resource_dir=str(Path(sys.executable).parent),
+                metadata={"supported_encryption": ["curve"]},
+            )
+        return self._kernel_spec
+
+
+def kernel_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The kernel's environment: no credential-like variables, this package first on the path."""
+    env = {
+        k: v for k, v in (os.environ if base is None else base).items() if not _SECRET_ENV.search(k)
+    }
+    paths = [str(PROJECT_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env.pop("MPLBACKEND", None)  # the inline backend turns figures into embedded PNGs
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
+
+
+def _cell_failure(
+    name: str, nb: NotebookNode, index: int | None, exc: BaseException
+) -> NotebookError:
+    if isinstance(exc, CellExecutionError):
+        detail = f"{exc.ename}: {_ANSI.sub('', str(exc.evalue))}"
+    elif isinstance(exc, TimeoutError):
+        detail = f"timed out: {_ANSI.sub('', str(exc)).strip()}"
+    elif isinstance(exc, DeadKernelError):
+        detail = f"the kernel died: {exc}"
+    else:
+        detail = f"{type(exc).__name__}: {_ANSI.sub('', str(exc))}"
+    if index is not None and 0 <= index < len(nb.cells):
+        first = next((ln for ln in nb.cells[index].source.splitlines() if ln.strip()), "")
+        if first:
+            detail += f"  [cell starts: {first[:80]}]"
+    return NotebookError(name, detail, cell_index=index)
+
+
+def execute_notebook(
+    path: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    timeout: float = DEFAULT_CELL_TIMEOUT,
+    cwd: str | Path | None = None,
+) -> ExecutedNotebook:
+    """Execute one notebook with injected ``parameters``; raise :class:`NotebookError` on failure.
+
+    The kernel's working directory is the notebook's folder unless ``cwd`` is given, so relative
+    paths in a notebook mean the same as in JupyterLab.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as exc:
+        raise NotebookError(name, f"cannot read: {exc}") from exc
+    inject_parameters(nb, dict(parameters or {}), name=name)
+    current: dict[str, int] = {}
+
+    def on_cell_start(cell: NotebookNode, cell_index: int) -> None:
+        current["index"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=int(timeout),
+        kernel_name="python3",
+        kernel_manager_class=_ThisPythonKernelManager,
+        resources={"metadata": {"path": str(Path(cwd) if cwd else path.parent.resolve())}},
+        on_cell_start=on_cell_start,
+        record_timing=False,
+    )
+    log.info("executing %s", path)
+    started = time.perf_counter()
+    try:
+        client.execute(env=kernel_env())
+    except Exception as exc:
+        raise _cell_failure(name, nb, current.get("index"), exc) from None
+    seconds = time.perf_counter() - started
+    log.info("executed %s in %.1f s", name, seconds)
+    return ExecutedNotebook(path=path, notebook=nb, seconds=seconds)
+
+
+def exclude_input(nb: NotebookNode) -> bool:
+    """Whether the notebook asks to be rendered without its code cells."""
+    meta = nb.metadata.get("faceid_tools", {}).get("report", {})
+    return bool(meta.get("exclude_input", False))
+
+
+_TEMPLATE_NAME = "faceid_report.html.j2"
+#: JupyterLab's look without the CDN scripts (require.js, MathJax, Mermaid): a report is one
+#: self-contained file that opens offline and fetches nothing.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def render_html(nb: NotebookNode, *, title: str | None = None) -> str:
+    """Self-contained HTML for an executed notebook (figures embedded as ``data:`` URIs)."""
+    hide = exclude_input(nb)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file=_TEMPLATE_NAME,
+        extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+        embed_images=True,
+        exclude_input=hide,
+        exclude_input_prompt=hide,
+        exclude_output_prompt=hide,
+    )
+    resources: dict[str, Any] = {}
+    if title:
+        resources["metadata"] = {"name": title}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _secret_values(env: Mapping[str, str] | None = None) -> list[str]:
+    source = os.environ if env is None else env
+    return [v for k, v in source.items() if _SECRET_ENV.search(k) and len(v) >= 8]
+
+
+def render_reports(
+    data: str | Path | None,
+    out_dir: str | Path = "reports",
+    *,
+    notebooks_dir: str | Path | None = None,
+    notebooks: Sequence[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_CELL_TIMEOUT,
+) -> list[Path]:
+    """Execute every notebook on ``data`` and write ``<out_dir>/<notebook>.html``; return the paths.
+
+    ``data`` is a SQLite call log or a Parquet dataset folder (None: the shipped sample); it is
+    injected as ``DATA`` (absolute path).  ``parameters`` sets other parameters (e.g. the SLO
+    thresholds of the product review), each given only to the notebooks that declare it.  ``notebooks`` picks notebooks by file name or stem.
+    """
+    source = Path(data) if data is not None else default_data()
+    if not source.exists():
+        raise FileNotFoundError(f"call log not found: {source}")
+    paths = list_notebooks(notebooks_dir)
+    if notebooks:
+        wanted = set(notebooks)
+        paths = [p for p in paths if p.name in wanted or p.stem in wanted]
+        missing = wanted - {p.name for p in paths} - {p.stem for p in paths}
+        if missing:
+            raise FileNotFoundError(f"no such notebook(s): {', '.join(sorted(missing))}")
+    params = {"DATA": str(source.resolve()), **dict(parameters or {})}
+    declared = {p: declared_parameters(nbformat.read(p, as_version=4)) for p in paths}
+    unused = set(params) - {"DATA"} - {n for names in declared.values() for n in names}
+    if unused:
+        raise ValueError(f"no notebook takes the parameter(s) {', '.join(sorted(unused))}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    secrets = _secret_values()
+    written: list[Path] = []
+    for path in paths:
+        own = {k: v for k, v in params.items() if k == "DATA" or k in declared[path]}
+        executed = execute_notebook(path, own, timeout=timeout)
+        html = render_html(executed.notebook, title=path.stem)
+        html = redact_text(html, secrets)
+        target = out / f"{path.stem}.html"
+        target.write_text(html, encoding="utf-8")
+        log.info("wrote %s", target)
+        written.append(target)
+    return written
