@@ -1,0 +1,189 @@
+"""`faceid-tools report`: executes notebooks with injected parameters and writes self-contained HTML."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from faceid_tools.cli import main
+from faceid_tools.report import (
+    INJECTED_TAG,
+    NotebookError,
+    declared_parameters,
+    execute_notebook,
+    inject_parameters,
+    render_reports,
+    strip_outputs,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "calls.sqlite"
+
+
+def _notebook(*sources: str, params: str = 'DATA = "default"') -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
+    return nb
+
+
+# -- parameters, without a kernel ----------------------------------------------------------------
+
+
+def test_injected_cell_follows_the_parameters_cell_and_replaces_an_old_one() -> None:
+    nb = _notebook("print(DATA)")
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# title"))
+    inject_parameters(nb, {"DATA": Path("/x/calls.sqlite"), "N": 3}, name="t.ipynb")
+    inject_parameters(nb, {"DATA": "/y", "RATE": 0.5, "FLAG": True, "NONE": None}, name="t.ipynb")
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert tags[1] == ["parameters"] and tags[2] == [INJECTED_TAG]
+    assert sum(INJECTED_TAG in t for t in tags) == 1
+    assert nb.cells[2].source == "# Parameters\nDATA = '/y'\nRATE = 0.5\nFLAG = True\nNONE = None\n"
+    nbformat.validate(nb)
+
+
+def test_injection_refuses_what_it_cannot_write_as_a_literal() -> None:
+    with pytest.raises(ValueError, match="identifier"):
+        inject_parameters(_notebook(), {"not valid": 1}, name="t.ipynb")
+    with pytest.raises(ValueError, match="identifier"):
+        inject_parameters(_notebook(), {"class": 1}, name="t.ipynb")
+    with pytest.raises(TypeError, match="DATA"):
+        inject_parameters(_notebook(), {"DATA": object()}, name="t.ipynb")
+
+
+def test_a_notebook_without_parameters_cell_is_named_in_the_error() -> None:
+    nb = _notebook()
+    nb.cells[0].metadata["tags"] = []
+    with pytest.raises(NotebookError, match=r"^x\.ipynb: no cell tagged 'parameters'"):
+        inject_parameters(nb, {"DATA": "y"}, name="x.ipynb")
+
+
+def test_declared_parameters_are_the_names_assigned() -> None:
+    nb = _notebook(params='DATA = "a"\nSLO_P95_MS: float = 900.0\nX = Y = 1')
+    assert declared_parameters(nb) == ["DATA", "SLO_P95_MS", "X", "Y"]
+
+
+def test_strip_outputs_clears_outputs_and_counts() -> None:
+    nb = _notebook("1 + 1")
+    nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"})]
+    nb.cells[1].execution_count = 4
+    nb.cells[1].metadata["execution"] = {"iopub.status.busy": "x"}
+    strip_outputs(nb)
+    assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
+    assert "execution" not in nb.cells[1].metadata
+
+
+# -- execution -----------------------------------------------------------------------------------
+
+
+def test_kernel_runs_this_python_without_credentials_in_the_notebook_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret)
+    monkeypatch.setenv("TENCENTCLOUD_TOKEN", "token-0123456789abcdef")
+    monkeypatch.setenv("FACEID_HARMLESS", "kept")
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = _notebook(
+        "import os, sys, faceid_tools\n"
+        "print(sys.executable)\n"
+        "print(os.getcwd())\n"
+        "print(DATA)\n"
+        "print(sorted(k for k in os.environ if k.startswith('TENCENTCLOUD')))\n"
+        "print(os.environ.get('FACEID_HARMLESS'))\n"
+        "print(faceid_tools.__file__)"
+    )
+    nbformat.write(nb, folder / "probe.ipynb")
+    executed = execute_notebook(folder / "probe.ipynb", {"DATA": "/data/calls.sqlite"})
+    text = "".join(o.get("text", "") for o in executed.notebook.cells[-1].outputs)
+    lines = text.splitlines()
+    assert lines[0] == sys.executable
+    assert Path(lines[1]).resolve() == folder.resolve()
+    assert lines[2] == "/data/calls.sqlite"
+    assert lines[3] == "[]"
+    assert lines[4] == "kept"
+    assert Path(lines[5]).resolve().parent.parent == ROOT
+    assert secret not in text
+
+
+def test_a_failing_cell_is_named_with_its_notebook(tmp_path: Path) -> None:
+    nb = _notebook("x = 1", "import math\nmath.sqrt(-1)", "print('never')")
+    nbformat.write(nb, tmp_path / "07-broken.ipynb")
+    with pytest.raises(NotebookError) as info:
+        execute_notebook(tmp_path / "07-broken.ipynb", {"DATA": "d"})
+    err = info.value
+    assert err.notebook == "07-broken.ipynb"
+    assert err.cell_index == 3  # parameters, injected parameters, x = 1, the failing cell
+    assert str(err).startswith("07-broken.ipynb, cell 3: ValueError: math domain error")
+    assert "import math" in str(err)
+    assert "\x1b[" not in str(err)
+
+
+def test_cli_reports_a_failing_notebook_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nbformat.write(_notebook("raise RuntimeError('no data here')"), folder / "01-bad.ipynb")
+    data = tmp_path / "calls.sqlite"
+    data.write_bytes(b"")
+    code = main(
+        ["report", "--data", str(data), "--out", str(tmp_path / "out"), "--notebooks", str(folder)]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "01-bad.ipynb, cell 2: RuntimeError: no data here" in err
+    assert not (tmp_path / "out" / "01-bad.html").exists()
+
+
+def test_unknown_parameters_and_missing_data_are_refused_before_running(tmp_path: Path) -> None:
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nbformat.write(_notebook("print(1)"), folder / "01-a.ipynb")
+    data = tmp_path / "calls.sqlite"
+    data.write_bytes(b"")
+    with pytest.raises(ValueError, match="SLO_P95_MS"):
+        render_reports(data, tmp_path / "out", notebooks_dir=folder, parameters={"SLO_P95_MS": 1.0})
+    with pytest.raises(FileNotFoundError, match="call log not found"):
+        render_reports(tmp_path / "missing.sqlite", tmp_path / "out", notebooks_dir=folder)
+    with pytest.raises(FileNotFoundError, match="99-none"):
+        render_reports(data, tmp_path / "out", notebooks_dir=folder, notebooks=["99-none"])
+
+
+# -- the real notebooks through the CLI ------------------------------------------------------------
+
+
+def _code_inputs(html: str) -> int:
+    return len(re.findall(r'class="[^"]*jp-InputArea[^"]*"', html))
+
+
+def test_cli_renders_the_latency_and_review_reports_with_embedded_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    only = ["--only", "01-latency", "--only", "04-product-review"]
+    code = main(["report", "--data", str(SAMPLE), "--out", str(out), *only, "--slo-p95-ms", "900"])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(out / "01-latency.html"), str(out / "04-product-review.html")]
+    for name in ("01-latency.html", "04-product-review.html"):
+        html = (out / name).read_text("utf-8")
+        assert 'src="data:image/png;base64,' in html, f"{name} has no embedded figure"
+        assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', html), name
+        assert "Traceback" not in html
+    latency = (out / "01-latency.html").read_text("utf-8")
+    review = (out / "04-product-review.html").read_text("utf-8")
+    assert _code_inputs(latency) > 0
+    assert _code_inputs(review) == 0, "the product review must not show code"
+    assert "load_calls" not in review and "import " not in review
+    assert "900" in review  # the SLO given on the command line reached the review
