@@ -1,0 +1,111 @@
+"""What a campaign still lacks, read from the log.
+
+A plan call is **complete** when any of these holds:
+
+* the runner marked it finished (``campaign_calls``);
+* its ``GenerateReflectSequence`` succeeded and its ``DownloadSequence`` row exists (whatever the
+  download's outcome: an integrity failure is a result, not a gap);
+* its last ``GenerateReflectSequence`` attempt failed for good: the attempt number reached the
+  campaign's ``retries + 1``, or the failure is one the client does not retry.
+
+Everything else — never started, killed mid-call, a successful call killed before its download —
+is pending, and a resume runs exactly those indices.  Rows of an interrupted exchange are never
+deleted: the log keeps every exchange that happened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import is_retryable_code
+from .plan import Plan, PlanEntry, index_of
+from .store import has_table
+
+GRS = "GenerateReflectSequence"
+DOWNLOAD = "DownloadSequence"
+#: Outcomes the client retries whatever the code (transport failures).
+RETRIED_OUTCOMES = frozenset({"timeout", "network_error"})
+
+
+def default_is_retried(outcome: str | None, error_code: str | None) -> bool:
+    """True when the client would retry an attempt that ended this way."""
+    if outcome in RETRIED_OUTCOMES:
+        return True
+    return outcome == "api_error" and bool(error_code) and is_retryable_code(error_code or "")
+
+
+@dataclass
+class CallState:
+    """What the log holds for one plan call."""
+
+    grs_ok: bool = False
+    last_grs_attempt: int = 0
+    last_grs_outcome: str | None = None
+    last_grs_code: str | None = None
+    downloaded: bool = False
+    attempts: list[int] = field(default_factory=list)
+
+
+def call_states(conn: sqlite3.Connection, campaign_id: str) -> dict[int, CallState]:
+    """Plan index -> what ``calls`` holds for it (GenerateReflectSequence and download rows)."""
+    states: dict[int, CallState] = defaultdict(CallState)
+    if not has_table(conn, "calls"):
+        return {}
+    rows = conn.execute(
+        "SELECT call_id, action, attempt, outcome, error_code FROM calls"
+        " WHERE campaign_id = ? AND action IN (?, ?) ORDER BY id",
+        (campaign_id, GRS, DOWNLOAD),
+    ).fetchall()
+    for call_id, action, attempt, outcome, code in rows:
+        index = index_of(campaign_id, str(call_id))
+        if index is None:
+            continue
+        st = states[index]
+        if action == DOWNLOAD:
+            st.downloaded = True
+            continue
+        st.attempts.append(int(attempt or 1))
+        if outcome == "ok":
+            st.grs_ok = True
+        st.last_grs_attempt = int(attempt or 1)
+        st.last_grs_outcome = outcome
+        st.last_grs_code = code
+    return dict(states)
+
+
+def is_complete(
+    state: CallState,
+    retries: int,
+    is_retried: Callable[[str | None, str | None], bool] = default_is_retried,
+) -> bool:
+    """The rule in the module docstring, for one call's log rows."""
+    if state.grs_ok:
+        return state.downloaded
+    if state.last_grs_outcome is None:
+        return False
+    return state.last_grs_attempt >= retries + 1 or not is_retried(
+        state.last_grs_outcome, state.last_grs_code
+    )
+
+
+def completed_indices(
+    conn: sqlite3.Connection,
+    campaign_id: str,
+    *,
+    retries: int,
+    marked: set[int] | None = None,
+) -> set[int]:
+    """Plan indices that are complete (marked finished, or complete by their log rows)."""
+    done = set(marked or ())
+    for index, state in call_states(conn, campaign_id).items():
+        if is_complete(state, retries):
+            done.add(index)
+    return done
+
+
+def pending(plan: Plan, done: set[int]) -> list[PlanEntry]:
+    """The plan entries not yet complete, in run order."""
+    return [e for e in plan.entries if e.index not in done]
