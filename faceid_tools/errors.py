@@ -13,6 +13,10 @@ class FaceIDError(Exception):
     """Base of every faceid-tools error."""
 
     code: str = "FaceIDError"
+    #: Set by the client on errors it raises from an exchange: the logical call and how many
+    #: attempts it made (so a caller can find the call's rows in the log).
+    call_id: str | None = None
+    attempts: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None, request_id: str | None = None):
         super().__init__(message)

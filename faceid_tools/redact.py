@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
@@ -34,3 +35,44 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _SIGNATURE.sub(r"\1" + REDACTED, text)
     return _SECRET_QUERY.sub(r"\1" + REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that rewrites a record's message through :func:`redact_text`.
+
+    Attached to third-party loggers that print request URLs (urllib3 logs the path *and query* of
+    every request at DEBUG, which for a presigned COS URL includes ``q-ak`` and ``q-signature``).
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's business, not ours
+            return True
+        cleaned = redact_text(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+#: Loggers of the HTTP stack that can print a URL with its query.
+HTTP_LOGGERS: tuple[str, ...] = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "urllib3.poolmanager",
+    "requests",
+)
+
+
+def install_http_log_filter() -> None:
+    """Attach one :class:`RedactingFilter` to each of :data:`HTTP_LOGGERS` (idempotent)."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -1,0 +1,208 @@
+"""The call log's writer: one SQLite file, one row per HTTP exchange.
+
+Durability: WAL journal, ``synchronous=NORMAL`` by default (a committed row survives a crash of the
+process; ``synchronous="FULL"`` also survives power loss), and :meth:`CallLog.record` commits before
+it returns.  Concurrency: one connection per ``CallLog``, guarded by a lock, so a ``CallLog`` can be
+shared by threads; several processes may write the same file at once, each through its own
+``CallLog`` (a ``CallLog`` carried into a forked child reconnects there).  Writers wait for each
+other up to ``busy_timeout`` seconds instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .. import __version__
+from .migrations import migrate
+from .schema import INSERT_COLUMNS
+
+__all__ = ["DEFAULT_PATH", "CallLog"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = Path("data") / "calls.sqlite"
+_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+_COLUMN_SET = frozenset(INSERT_COLUMNS)
+_INSERT_SQL = f"INSERT INTO calls ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+_DEFAULTS: dict[str, Any] = {"simulated": 0, "client_version": __version__}
+
+
+def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """``row`` as a tuple in ``INSERT_COLUMNS`` order (missing columns are NULL, defaults applied)."""
+    get = row.get
+    values = [get(name) for name in INSERT_COLUMNS]
+    if values[_SIMULATED] is None:
+        values[_SIMULATED] = 0
+    if values[_VERSION] is None:
+        values[_VERSION] = __version__
+    return tuple(values)
+
+
+_SIMULATED = INSERT_COLUMNS.index("simulated")
+_VERSION = INSERT_COLUMNS.index("client_version")
+
+
+def _check_columns(row: Mapping[str, Any]) -> None:
+    unknown = row.keys() - _COLUMN_SET
+    if unknown:
+        raise ValueError(f"call log row: unknown column(s) {sorted(unknown)}")
+
+
+class CallLog:
+    """An SQLite call log at ``path`` (created with its directory; schema migrated on open).
+
+    ``synchronous``: ``"NORMAL"`` (default) or ``"FULL"``/``"EXTRA"`` for durability against power
+    loss.  ``busy_timeout``: seconds a writer waits for another one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = DEFAULT_PATH,
+        *,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 60.0,
+    ) -> None:
+        sync = str(synchronous).upper()
+        if sync not in _SYNCHRONOUS:
+            raise ValueError(
+                f"synchronous: must be one of {', '.join(_SYNCHRONOUS)} (got {synchronous!r})"
+            )
+        self.path = Path(path)
+        self.synchronous = sync
+        self.busy_timeout = float(busy_timeout)
+        self._memory = str(path) == ":memory:"
+        if not self._memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            ":memory:" if self._memory else str(self.path),
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            if not self._memory:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(
+                        f"call log {self.path}: could not switch to WAL (journal_mode={mode})"
+                    )
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = self._conn
+        if conn is None:
+            raise ValueError(f"call log {self.path} is closed")
+        if self._pid != os.getpid():  # carried into a forked child: never share the parent's handle
+            self._pid = os.getpid()
+            conn = self._conn = self._connect()
+        return conn
+
+    def __repr__(self) -> str:
+        return f"CallLog({str(self.path)!r}, synchronous={self.synchronous!r})"
+
+    def __enter__(self) -> CallLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def record(self, row: Mapping[str, Any]) -> int:
+        """Insert one row (a mapping of column names) and commit; return its ``id``."""
+        _check_columns(row)
+        values = row_values(row)
+        with self._lock:
+            cursor = self._connection().execute(_INSERT_SQL, values)
+        return int(cursor.lastrowid or 0)
+
+    def record_many(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> int:
+        """Insert many rows in one transaction; return how many.
+
+        Each row is a mapping of column names or a tuple of values in ``INSERT_COLUMNS`` order (the
+        fastest form).  Values must be plain Python scalars.  Only the first mapping's keys are
+        checked against the schema.
+        """
+        checked = False
+        width = len(INSERT_COLUMNS)
+
+        def values() -> Iterator[Sequence[Any]]:
+            nonlocal checked
+            for row in rows:
+                if isinstance(row, tuple | list):
+                    if len(row) != width:
+                        raise ValueError(
+                            f"call log row: {len(row)} values, expected {width} (INSERT_COLUMNS order)"
+                        )
+                    yield row
+                elif isinstance(row, Mapping):
+                    if not checked:
+                        _check_columns(row)
+                        checked = True
+                    yield row_values(row)
+                else:
+                    raise TypeError(f"call log row: a mapping or a tuple, not {type(row).__name__}")
+
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.executemany(_INSERT_SQL, values())
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return max(cursor.rowcount, 0)
+
+    def count(self) -> int:
+        """Rows in the log."""
+        with self.reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read the log with (a fresh one for files; the writer's for ``:memory:``)."""
+        if self._memory:
+            with self._lock:
+                yield self._connection()
+            return
+        conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            yield conn
+        finally:
+            conn.close()

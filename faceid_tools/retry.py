@@ -1,0 +1,89 @@
+"""The client's retry policy.
+
+What is retried
+    Network errors (refused, reset, DNS, TLS), timeouts (connect, read, a body slower than the
+    timeout), the API error codes ``RequestLimitExceeded*``, ``InternalError*`` and
+    ``ServiceUnavailable*``, and HTTP 502/503/504 from a gateway in front of the service.  Nothing
+    else: other API errors (auth, invalid input, download errors), other HTTP statuses, malformed
+    answers and integrity errors are final on the first attempt.
+
+How many times
+    ``retries`` extra attempts after the first (``retries=0``: exactly one attempt, for campaigns
+    that measure raw error rates).  Each attempt is its own call-log row; the attempts of one call
+    share its ``call_id`` and count ``attempt`` 1, 2, ...
+
+How long between attempts
+    Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
+    before retry ``n`` (1-based) the client sleeps ``uniform(0, min(cap, base * 2 ** (n - 1)))``.
+    There is never a sleep after the last attempt.  ``backoff`` replaces the formula (it receives
+    ``n`` and returns seconds), ``random`` replaces the uniform draw in [0, 1), and the client's
+    ``sleep`` replaces :func:`time.sleep`, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import (
+    APIError,
+    HTTPStatusError,
+    NetworkError,
+    RequestTimeoutError,
+    is_retryable_code,
+)
+
+__all__ = ["RETRYABLE_HTTP_STATUSES", "RetryPolicy", "is_retryable"]
+
+#: Gateway statuses worth another try (the API itself answers 200 even for errors).
+RETRYABLE_HTTP_STATUSES: frozenset[int] = frozenset({502, 503, 504})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for the failures the policy retries (see the module docstring)."""
+    if isinstance(exc, NetworkError | RequestTimeoutError):
+        return True
+    if isinstance(exc, APIError):
+        return is_retryable_code(exc.code)
+    if isinstance(exc, HTTPStatusError):
+        return exc.status in RETRYABLE_HTTP_STATUSES
+    return False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded attempts, exponential backoff with full jitter and a cap (see the module docstring).
+
+    ``retries``: extra attempts after the first.  ``base``: seconds before the first retry at most.
+    ``cap``: upper bound of any one wait.  ``backoff(n) -> seconds`` overrides the formula for
+    retry ``n``.  ``random() -> [0, 1)`` is the jitter source.
+    """
+
+    retries: int = 3
+    base: float = 0.2
+    cap: float = 5.0
+    backoff: Callable[[int], float] | None = None
+    random: Callable[[], float] = field(default=_random.random, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(f"retries: must be an integer >= 0 (got {self.retries!r})")
+        if not self.base >= 0 or not self.cap >= 0:
+            raise ValueError("base and cap: must be >= 0")
+
+    @property
+    def attempts(self) -> int:
+        """Total attempts including the first."""
+        return self.retries + 1
+
+    def delay(self, retry: int) -> float:
+        """Seconds to sleep before retry number ``retry`` (1 = the second attempt)."""
+        if self.backoff is not None:
+            return max(0.0, float(self.backoff(retry)))
+        ceiling = min(self.cap, self.base * (2.0 ** min(retry - 1, 64)))
+        return ceiling * self.random()
+
+    def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        """True if ``exc`` on attempt ``attempt`` (1-based) earns another attempt."""
+        return attempt < self.attempts and is_retryable(exc)
