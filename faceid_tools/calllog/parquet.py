@@ -1,0 +1,197 @@
+"""The call log as a Parquet dataset: its Arrow schema, its committed files, and loading it.
+
+Layout (written by :func:`faceid_tools.calllog.export.export`)::
+
+    <dataset>/_export_state.json                 # the commit record: watermark and committed files
+    <dataset>/day=YYYY-MM-DD/part-<first id>-<last id>.parquet
+
+Only the files listed in ``_export_state.json`` belong to the dataset: a file an interrupted export
+left behind is ignored here and removed by the next export.  A folder of ``*.parquet`` files
+without a state file (hive layout or flat) is read as it is.
+
+Column types follow the call-log schema: ``started_at`` ``timestamp[us, UTC]``, the categorical
+columns dictionary-encoded strings, integers ``int64`` and flags ``bool`` (both nullable), text
+``string``.  :func:`load_parquet` gives exactly the dtypes of
+:func:`faceid_tools.calllog.load.load_calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
+
+__all__ = [
+    "PARTITION",
+    "STATE_FILE",
+    "ParquetDatasetError",
+    "arrow_schema",
+    "dataset_files",
+    "is_parquet_dataset",
+    "load_parquet",
+    "read_state",
+]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "_export_state.json"
+#: The hive partition key (the UTC day of ``started_at``).
+PARTITION = "day"
+#: Partition value for rows without a ``started_at``.
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+STATE_FORMAT = 1
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+    "time": pa.timestamp("us", tz="UTC"),
+    "category": pa.dictionary(pa.int32(), pa.string()),
+}
+
+
+class ParquetDatasetError(RuntimeError):
+    """A Parquet dataset (or one of its files) cannot be read; the message names the file."""
+
+
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of an exported call log (the columns of ``schema.COLUMNS``, in order)."""
+    return pa.schema(
+        [pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name != "id") for c in COLUMNS]
+    )
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The dataset's commit record, or None if it has none (not written by ``export``)."""
+    state_path = Path(path) / STATE_FILE
+    try:
+        text = state_path.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise ParquetDatasetError(f"{state_path}: not valid JSON ({exc})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("files"), list):
+        raise ParquetDatasetError(f"{state_path}: not an export state (no 'files' list)")
+    if state.get("format") != STATE_FORMAT:
+        raise ParquetDatasetError(
+            f"{state_path}: export state format {state.get('format')!r}, expected {STATE_FORMAT}"
+        )
+    return state
+
+
+def _visible(p: Path, root: Path) -> bool:
+    return not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
+
+
+def dataset_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The committed Parquet files of the dataset at ``path``, in id order.
+
+    With a state file: exactly the files it lists.  Without: every ``*.parquet`` below ``path``
+    except hidden ones (names starting with ``.`` or ``_``), sorted by path.  Pass these to an
+    engine (``duckdb.read_parquet([...])``) instead of a glob, so that files an interrupted export
+    left behind are never read.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ParquetDatasetError(f"{root}: not a Parquet dataset folder")
+    state = read_state(root)
+    if state is None:
+        return sorted(p for p in root.rglob("*.parquet") if p.is_file() and _visible(p, root))
+    files = [root / entry["path"] for entry in state["files"]]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ParquetDatasetError(
+            f"{root}: {len(missing)} committed file(s) missing, e.g. {missing[0]}"
+        )
+    return files
+
+
+def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
+    """True if ``path`` is a folder holding an export state or at least one Parquet file."""
+    root = Path(path)
+    if not root.is_dir():
+        return False
+    if (root / STATE_FILE).is_file():
+        return True
+    return any(_visible(p, root) for p in root.rglob("*.parquet"))
+
+
+def _pandas_type(arrow_type: pa.DataType) -> Any:
+    if arrow_type == pa.string() or arrow_type == pa.large_string():
+        return pd.StringDtype()
+    if arrow_type == pa.int64():
+        return pd.Int64Dtype()
+    if arrow_type == pa.bool_():
+        return pd.BooleanDtype()
+    return None
+
+
+def _find_corrupt(files: Sequence[Path]) -> tuple[Path, str] | None:
+    """The first file whose footer or data cannot be read, with the reason."""
+    for f in files:
+        try:
+            reader = pq.ParquetFile(f)
+            for i in range(reader.num_row_groups):
+                reader.read_row_group(i)
+        except Exception as exc:
+            return f, f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def load_parquet(
+    path: str | os.PathLike[str],
+    *,
+    columns: Sequence[str] | None = None,
+    campaign_id: str | None = None,
+) -> pd.DataFrame:
+    """An exported call log as a DataFrame with the dtypes of ``load_calls``, in ``id`` order.
+
+    ``columns`` keeps some columns (default all); ``campaign_id`` keeps one campaign's rows (the
+    filter is pushed down to the Parquet reader).
+    """
+    from .load import apply_types, empty_frame
+
+    names = list(COLUMN_NAMES if columns is None else columns)
+    unknown = [c for c in names if c not in COLUMN_NAMES]
+    if unknown:
+        raise ValueError(f"unknown call-log column(s): {unknown}")
+    files = dataset_files(path)
+    schema = arrow_schema()
+    if not files:
+        return empty_frame()[names]
+    dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+    filt = pads.field("campaign_id") == campaign_id if campaign_id is not None else None
+    read = names if "id" in names else [*names, "id"]
+    try:
+        table = dataset.to_table(columns=read, filter=filt)
+    except (OSError, pa.ArrowException) as exc:
+        found = _find_corrupt(files)
+        if found is not None:
+            bad, why = found
+            raise ParquetDatasetError(f"{bad}: corrupt Parquet part ({why})") from None
+        raise ParquetDatasetError(f"{path}: cannot read the dataset ({exc})") from None
+    ids = table.column("id").to_numpy()
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        table = table.take(pc.sort_indices(table, [("id", "ascending")]))
+    if "id" not in names:
+        table = table.drop_columns(["id"])
+    df = table.to_pandas(types_mapper=_pandas_type)
+    for name, categories in CATEGORIES.items():
+        if name in df.columns:
+            df[name] = df[name].cat.set_categories(list(categories))
+    return apply_types(df)
