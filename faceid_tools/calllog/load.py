@@ -27,10 +27,10 @@ _KINDS = {c.name: c.kind for c in COLUMNS}
 def _as_category(series: pd.Series, categories: tuple[str, ...]) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype) and tuple(series.cat.categories) == categories:
         return series
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype("Int64").astype("string")  # 4.0 -> "4"
     values = series.astype("object")
-    mask = values.notna()
-    if mask.any():
-        values = values.where(~mask, values[mask].map(str))
+    values = values.where(values.isin(categories))  # anything outside the categories is missing
     return pd.Series(
         pd.Categorical(values, categories=list(categories)), index=series.index, name=series.name
     )

@@ -1,0 +1,151 @@
+"""A quick summary of an SQLite call log, aggregated in SQL (cheap even for millions of rows)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .migrations import user_version
+
+__all__ = ["LogSummary", "format_summary", "summarize"]
+
+
+@dataclass
+class LogSummary:
+    """Counts of a call log: rows, logical calls, and rows per category, error code and time span."""
+
+    path: str
+    schema_version: int
+    campaign_id: str | None
+    rows: int
+    calls: int
+    campaigns: int
+    simulated_rows: int
+    first_started_at: str | None
+    last_started_at: str | None
+    by_action: dict[str, int] = field(default_factory=dict)
+    by_region: dict[str, int] = field(default_factory=dict)
+    by_security_level: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    error_codes: dict[str, int] = field(default_factory=dict)
+    mean_latency_ms_ok: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -> LogSummary:
+    """Summarise the log at ``path`` (read only; nothing is created or migrated)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no call log at {file}")
+    conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+    try:
+        return _summarize(conn, str(file), campaign_id)
+    finally:
+        conn.close()
+
+
+def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> LogSummary:
+    version = user_version(conn)
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'"
+    ).fetchone()
+    if has_table is None:
+        return LogSummary(path, version, campaign_id, 0, 0, 0, 0, None, None)
+    where, params = ("WHERE campaign_id = ?", (campaign_id,)) if campaign_id else ("", ())
+
+    def one(select: str) -> Any:
+        return conn.execute(f"SELECT {select} FROM calls {where}", params).fetchone()
+
+    rows, calls, campaigns, simulated, first, last = one(
+        "count(*), count(DISTINCT call_id), count(DISTINCT campaign_id), "
+        "coalesce(sum(simulated = 1), 0), min(started_at), max(started_at)"
+    )
+
+    def by(column: str, *, extra: str = "") -> dict[str, int]:
+        cond = f"{where} {'AND' if where else 'WHERE'} {extra}" if extra else where
+        cursor = conn.execute(
+            f"SELECT coalesce({column}, ''), count(*) FROM calls {cond} "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1",
+            params,
+        )
+        return {str(k): int(n) for k, n in cursor}
+
+    latency = {
+        str(action): float(mean)
+        for action, mean in conn.execute(
+            f"SELECT action, avg(latency_ms) FROM calls "
+            f"{where} {'AND' if where else 'WHERE'} outcome = 'ok' GROUP BY action ORDER BY action",
+            params,
+        )
+        if mean is not None
+    }
+    return LogSummary(
+        path=path,
+        schema_version=version,
+        campaign_id=campaign_id,
+        rows=int(rows),
+        calls=int(calls),
+        campaigns=int(campaigns),
+        simulated_rows=int(simulated),
+        first_started_at=first,
+        last_started_at=last,
+        by_action=by("action"),
+        by_region=by("region"),
+        by_security_level=by("security_level"),
+        by_outcome=by("outcome"),
+        error_codes=by("error_code", extra="error_code IS NOT NULL"),
+        mean_latency_ms_ok=latency,
+    )
+
+
+def _span(first: str | None, last: str | None) -> str:
+    if not first or not last:
+        return "no rows"
+    try:
+        seconds = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    except ValueError:
+        return f"{first} → {last}"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    length = f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+    return f"{first} → {last} ({length})"
+
+
+def _table(title: str, counts: dict[str, int], total: int) -> list[str]:
+    if not counts:
+        return [f"{title}: none"]
+    width = max(len(k or "(empty)") for k in counts)
+    lines = [f"{title}:"]
+    for key, n in counts.items():
+        share = 100.0 * n / total if total else 0.0
+        lines.append(f"  {key or '(empty)':<{width}}  {n:>10,}  {share:5.1f}%")
+    return lines
+
+
+def format_summary(s: LogSummary) -> str:
+    """The summary as the text ``faceid-tools calls`` prints."""
+    scope = f", campaign {s.campaign_id}" if s.campaign_id else ""
+    lines = [
+        f"call log {s.path} (schema v{s.schema_version}{scope})",
+        f"rows: {s.rows:,}   calls: {s.calls:,}   campaigns: {s.campaigns:,}   "
+        f"simulated rows: {s.simulated_rows:,}",
+        f"time span: {_span(s.first_started_at, s.last_started_at)}",
+    ]
+    for title, counts in (
+        ("by action", s.by_action),
+        ("by region", s.by_region),
+        ("by security level", s.by_security_level),
+        ("by outcome", s.by_outcome),
+        ("error codes", s.error_codes),
+    ):
+        lines += _table(title, counts, s.rows)
+    if s.mean_latency_ms_ok:
+        lines.append("mean latency of ok rows:")
+        lines += [f"  {a}  {ms:,.1f} ms" for a, ms in s.mean_latency_ms_ok.items()]
+    return "\n".join(lines)
