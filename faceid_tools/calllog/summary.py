@@ -111,7 +111,7 @@ def _span(first: str | None, last: str | None) -> str:
         seconds = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
     except ValueError:
         return f"{first} → {last}"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     length = f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
     return f"{first} → {last} ({length})"
