@@ -1,0 +1,80 @@
+"""Analysis of FaceID call logs: latency, errors, comparisons, sequences, time, SLO review.
+
+Every function takes ``data`` — a DataFrame from :func:`faceid_tools.load_calls`, a SQLite log
+path, or a Parquet dataset folder (aggregated in DuckDB; only aggregates reach pandas) — and
+returns a tidy DataFrame: group columns, then estimates with ``*_lo``/``*_hi`` interval columns
+(95% by default).  Group keys (``by``) are call-log columns or ``hour``/``day`` (UTC).
+
+Latency (:mod:`.latency`)
+    latency_summary    count and p50/p90/p95/p99 of service latency with order-statistic CIs
+    queueing_summary   the same for ``queued_ms`` (time waiting for the client's rate limiter)
+    latency_ecdf       empirical CDF at a grid of order statistics (for plots)
+Errors (:mod:`.errors`)
+    error_rates        failure rate per attempt or per logical call, Wilson CIs
+    error_codes        rate of each error code per group, Wilson CIs
+    outcome_breakdown  share of each outcome class (ok, api_error, timeout, ...), Wilson CIs
+Comparisons (:mod:`.compare`)
+    compare_latency      pairs of regions/levels: Mann–Whitney, median difference + CI, Holm
+    compare_error_rates  pairs of regions/levels: Fisher exact, risk difference + CI, Holm
+Sequences (:mod:`.sequences`)
+    integrity_rate         share of downloaded sequences whose MD5 matched, Wilson CIs
+    duplicate_sequences    sequences served to more than one call, with their call ids
+    duplicate_rate         downloads repeating a sequence already seen in the group, Wilson CIs
+    sequence_properties    size, entropy and decoded frames/colours/duration/blinks per level
+    property_histogram     binned distribution of one sequence property per group
+    level_conformance      per level: do sequences carry light frames / blink cues as documented
+Time (:mod:`.timeseries`)
+    hourly_series      per hour: p95 latency and error rate with CIs (gaps filled with n = 0)
+    summary_table      per group: error rate and latency percentiles side by side, with CIs
+    daily_summary      region × level × day: counts, error rate, p50/p95/p99 with CIs
+Review (:mod:`.review`)
+    SLO                the thresholds: p95 latency, error rate, integrity rate
+    slo_verdicts       pass / fail / not enough data per region × level, decided by the interval
+    verdict_matrix     the verdicts as a region × level table
+    top_findings       the most important findings as short sentences
+Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
+Bonett–Price, Holm).
+"""
+
+from __future__ import annotations
+
+from ._data import ParquetDataset
+from .compare import compare_error_rates, compare_latency
+from .errors import error_codes, error_rates, outcome_breakdown
+from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
+from .review import SLO, slo_verdicts, top_findings, verdict_matrix
+from .sequences import (
+    duplicate_rate,
+    duplicate_sequences,
+    integrity_rate,
+    level_conformance,
+    property_histogram,
+    sequence_properties,
+)
+from .timeseries import daily_summary, hourly_series, summary_table
+
+__all__ = [
+    "DEFAULT_QUANTILES",
+    "SLO",
+    "ParquetDataset",
+    "compare_error_rates",
+    "compare_latency",
+    "daily_summary",
+    "duplicate_rate",
+    "duplicate_sequences",
+    "error_codes",
+    "error_rates",
+    "hourly_series",
+    "integrity_rate",
+    "latency_ecdf",
+    "latency_summary",
+    "level_conformance",
+    "outcome_breakdown",
+    "property_histogram",
+    "queueing_summary",
+    "sequence_properties",
+    "slo_verdicts",
+    "summary_table",
+    "top_findings",
+    "verdict_matrix",
+]

@@ -1,0 +1,422 @@
+"""Input handling: what ``data`` may be, which rows a function looks at, and how groups are keyed.
+
+``data`` is one of
+
+* a pandas DataFrame shaped like :func:`faceid_tools.load_calls` returns it → the pandas path;
+* a path to a SQLite call log (or a ``CallLog``) → loaded with ``load_calls``, then the pandas path;
+* a path to a Parquet dataset folder (hive ``day=YYYY-MM-DD/`` partitions, ``*.parquet`` files, as
+  ``faceid-tools export`` writes it), a :class:`ParquetDataset`, or a DataFrame that ``load_calls``
+  returned for such a folder (``attrs["source"]`` names it) → the DuckDB path: aggregates are
+  computed in SQL over ``read_parquet`` and only they reach pandas.
+
+Group keys are call-log column names (``region``, ``security_level``, ``endpoint``, ``campaign_id``,
+``error_code``, ...) or the derived ``hour`` and ``day`` (UTC, from ``started_at``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..calllog.schema import CATEGORIES, COLUMN_NAMES
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+GRS = "GenerateReflectSequence"
+DOWNLOAD = "DownloadSequence"
+#: Derived group keys: name -> bucket width in seconds (UTC, from ``started_at``).
+TIME_KEYS: dict[str, int] = {"hour": 3600, "day": 86400}
+Attempts = Literal["all", "first"]
+Per = Literal["attempt", "call"]
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+#: String columns whose empty value means "none" (SQLite and Parquet may hold '' or NULL).
+_EMPTY_IS_NULL = ("region", "security_level", "action", "outcome", "error_code")
+
+
+@dataclass(frozen=True)
+class ParquetDataset:
+    """A hive-partitioned Parquet dataset folder (``day=YYYY-MM-DD/*.parquet``)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def glob(self) -> str:
+        return str(self.path / "**" / "*.parquet")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows a computation uses.
+
+    ``action``/``outcome`` filter on equality (None = any); ``first_attempt`` keeps ``attempt == 1``;
+    ``final_attempt`` reduces every logical call (``call_id``) to its last attempt before the
+    outcome filter; ``call_level`` fills a row's empty ``security_level`` from the
+    GenerateReflectSequence row of the same call (sequence downloads carry no level of their own);
+    ``not_null`` drops rows where those columns are null; ``unpivot`` turns the named numeric
+    columns into rows (``property``, ``value`` as DOUBLE; nulls dropped) after everything else.
+    """
+
+    action: str | None = GRS
+    outcome: str | None = None
+    first_attempt: bool = False
+    final_attempt: bool = False
+    call_level: bool = False
+    not_null: tuple[str, ...] = ()
+    where: tuple[tuple[str, Any], ...] = field(default=())
+    unpivot: tuple[str, ...] = ()
+
+
+def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Normalise ``by`` to a tuple of valid group keys."""
+    if by is None:
+        return ()
+    keys = (by,) if isinstance(by, str) else tuple(by)
+    for key in keys:
+        if key not in COLUMN_NAMES and key not in TIME_KEYS:
+            valid = ", ".join([*COLUMN_NAMES, *TIME_KEYS])
+            raise ValueError(
+                f"unknown group key {key!r}; use a call-log column or hour/day: {valid}"
+            )
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"group keys repeat: {keys}")
+    return keys
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+class PandasSource:
+    """Rows held in a pandas DataFrame."""
+
+    def __init__(self, frame: pd.DataFrame):
+        missing = {"action", "outcome"} - set(frame.columns)
+        if missing:
+            raise ValueError(f"not a call log: missing column(s) {sorted(missing)}")
+        self.frame = frame
+
+    def select(
+        self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()
+    ) -> pd.DataFrame:
+        """The selected rows with the key columns (time keys as epoch buckets) and ``columns``."""
+        df = self.frame
+        if sel.action is not None:
+            df = df[_col(df, "action") == sel.action]
+        if sel.first_attempt:
+            df = df[df["attempt"] == 1]
+        if sel.call_level:
+            df = _with_call_level(df, self.frame)
+        if sel.final_attempt:
+            df = _final_attempts(df)
+        if sel.outcome is not None:
+            df = df[_col(df, "outcome") == sel.outcome]
+        for name, value in sel.where:
+            df = df[_col(df, name) == value]
+        if sel.unpivot:
+            df = _unpivot(df, sel.unpivot)
+        for name in sel.not_null:
+            df = df[_col(df, name).notna()]
+        out = pd.DataFrame(index=df.index)
+        for key in keys:
+            if key in TIME_KEYS:
+                out[key] = (df["started_at"] - _EPOCH) // pd.Timedelta(seconds=TIME_KEYS[key])
+            else:
+                out[key] = _col(df, key)
+        for name in columns:
+            if name not in out.columns:
+                out[name] = df[name]
+        return out
+
+
+def _unpivot(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Stack ``columns`` into ``property``/``value`` rows (other columns repeated; nulls dropped)."""
+    parts = []
+    rest = [c for c in df.columns if c not in columns]
+    for c in columns:
+        value = pd.to_numeric(df[c].astype(object), errors="coerce").astype("float64")
+        part = df[rest].assign(property=c, value=value)
+        parts.append(part[part["value"].notna()])
+    if not parts:
+        return df.iloc[0:0].assign(property=pd.Series(dtype=object), value=pd.Series(dtype=float))
+    return pd.concat(parts)
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column as plain values, with '' read as missing for the coded string columns."""
+    s = df[name]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if name in _EMPTY_IS_NULL:
+        s = s.where(s.notna() & (s != ""), None)
+    return s
+
+
+def _final_attempts(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows at their call's highest ``attempt`` (one per call when attempts are unique).
+
+    Rows without a ``call_id`` count as calls of their own.
+    """
+    if df.empty:
+        return df
+    last = df.groupby("call_id", sort=False, observed=True)["attempt"].transform("max")
+    return df[df["call_id"].isna() | (df["attempt"] == last)]
+
+
+def _with_call_level(df: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
+    """Fill an empty ``security_level`` from the GenerateReflectSequence row of the same call."""
+    grs = whole[_col(whole, "action") == GRS]
+    level_of = (
+        pd.DataFrame({"call_id": grs["call_id"], "lvl": _col(grs, "security_level")})
+        .dropna()
+        .groupby("call_id", sort=False)["lvl"]
+        .max()
+    )
+    own = _col(df, "security_level")
+    filled = own.where(own.notna(), df["call_id"].map(level_of))
+    df = df.copy()
+    df["security_level"] = filled.astype(object)
+    return df
+
+
+class DuckSource:
+    """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
+
+    def __init__(self, dataset: ParquetDataset):
+        self.dataset = dataset
+        files = [p for p in dataset.path.glob("**/*.parquet") if p.is_file()]
+        if not files:
+            raise FileNotFoundError(f"no *.parquet files under {dataset.path}")
+        self.types = dict(self._describe())
+        self.columns = frozenset(self.types)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET preserve_insertion_order = false")
+        return con
+
+    @property
+    def table_sql(self) -> str:
+        path = self.dataset.glob.replace("'", "''")
+        return f"read_parquet('{path}', hive_partitioning = true, union_by_name = true)"
+
+    def _describe(self) -> list[tuple[str, str]]:
+        con = self.connect()
+        try:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {self.table_sql}").fetchall()
+        finally:
+            con.close()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def time_bucket_sql(self, key: str) -> str:
+        """SQL for the UTC epoch bucket (``hour``/``day`` number) of ``started_at``."""
+        width = TIME_KEYS[key]
+        kind = self.types.get("started_at", "")
+        if kind.endswith("_NS"):
+            return f"epoch_ns(started_at) // {width * 1_000_000_000}"
+        if kind.startswith("TIMESTAMP"):
+            return f"epoch_us(started_at) // {width * 1_000_000}"
+        return f"epoch_us(CAST(started_at AS TIMESTAMPTZ)) // {width * 1_000_000}"
+
+    def base_sql(self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()) -> str:
+        """A SELECT of the selected rows: the key columns (time keys as epoch buckets) + ``columns``."""
+        columns = [c for c in columns if c not in keys]
+        needed = set(keys) | set(columns) | {"action", "outcome"}
+        if sel.final_attempt:
+            needed |= {"call_id", "attempt"}
+        if sel.call_level:
+            needed |= {"call_id", "security_level"}
+        if sel.first_attempt:
+            needed.add("attempt")
+        needed |= {name for name, _ in sel.where}
+        needed |= set(sel.not_null)
+        if sel.unpivot:
+            needed = (needed - {"property", "value"}) | set(sel.unpivot)
+        if needed & set(TIME_KEYS):
+            needed = (needed - set(TIME_KEYS)) | {"started_at"}
+        missing = needed - self.columns
+        if missing:
+            raise ValueError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
+        cols = ", ".join(_sql_col(c) for c in sorted(needed))
+        sql = f"SELECT {cols} FROM {self.table_sql}"
+        conds = []
+        if sel.action is not None:
+            conds.append(f"action = {_lit(sel.action)}")
+        if sel.first_attempt:
+            conds.append("attempt = 1")
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        if sel.call_level:
+            grs = f"action = {_lit(GRS)}"
+            sql = (
+                f"WITH r AS ({sql}), lv AS (SELECT call_id, max(security_level) AS lvl "
+                f"FROM (SELECT {_sql_col('call_id')}, {_sql_col('security_level')} "
+                f"FROM {self.table_sql} WHERE {grs}) WHERE security_level IS NOT NULL "
+                "AND call_id IS NOT NULL GROUP BY call_id) "
+                "SELECT r.* REPLACE (coalesce(r.security_level, lv.lvl) AS security_level) "
+                "FROM r LEFT JOIN lv ON r.call_id = lv.call_id"
+            )
+        if sel.final_attempt:
+            # Retries are rare: find the calls that have one, then drop their earlier attempts.
+            sql = (
+                f"WITH f AS ({sql}), m AS (SELECT call_id, max(attempt) AS last FROM f "
+                "WHERE attempt > 1 AND call_id IS NOT NULL GROUP BY call_id) "
+                "SELECT f.* FROM f LEFT JOIN m ON f.call_id = m.call_id "
+                "WHERE m.last IS NULL OR f.attempt = m.last"
+            )
+        if sel.unpivot:
+            rest = sorted(needed - set(sel.unpivot) - set(TIME_KEYS))
+            casts = ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in sel.unpivot)
+            inner = f"SELECT {', '.join(rest)}, {casts} FROM ({sql})"
+            sql = f"SELECT * FROM ({inner}) UNPIVOT (value FOR property IN ({', '.join(sel.unpivot)}))"
+        conds = []
+        if sel.outcome is not None:
+            conds.append(f"outcome = {_lit(sel.outcome)}")
+        conds += [f"{name} = {_lit(value)}" for name, value in sel.where]
+        conds += [f"{name} IS NOT NULL" for name in sel.not_null]
+        key_exprs = [f"{self.time_bucket_sql(k)} AS {k}" if k in TIME_KEYS else k for k in keys]
+        select = ", ".join([*key_exprs, *columns]) or "1 AS one"
+        where = (" WHERE " + " AND ".join(conds)) if conds else ""
+        return f"SELECT {select} FROM ({sql}){where}"
+
+    def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame:
+        """Run ``sql`` (``{src}`` already substituted) with small DataFrames registered by name."""
+        con = self.connect()
+        try:
+            for name, frame in tables.items():
+                con.register(name, frame)
+            log.debug("duckdb: %s", sql)
+            return con.execute(sql).df()
+        finally:
+            con.close()
+
+
+def _sql_col(name: str) -> str:
+    return f"nullif({name}, '') AS {name}" if name in _EMPTY_IS_NULL else name
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return repr(value.item() if isinstance(value, np.generic) else value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+Source = PandasSource | DuckSource
+
+
+def resolve(data: Any) -> Source:
+    """Turn ``data`` into a source; see the module docstring for what is accepted."""
+    if isinstance(data, PandasSource | DuckSource):
+        return data
+    if isinstance(data, ParquetDataset):
+        return DuckSource(data)
+    if isinstance(data, pd.DataFrame):
+        source = data.attrs.get("source")
+        if source is not None and _is_parquet_dataset(Path(str(source))):
+            return DuckSource(ParquetDataset(Path(str(source))))
+        return PandasSource(data)
+    path: Path | None = None
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+    elif hasattr(data, "path") and isinstance(data.path, str | os.PathLike):
+        path = Path(data.path)  # a CallLog
+    if path is None:
+        raise TypeError(
+            "data must be a call-log DataFrame, a SQLite log path or a Parquet dataset folder, "
+            f"got {type(data).__name__}"
+        )
+    if _is_parquet_dataset(path):
+        return DuckSource(ParquetDataset(path))
+    if path.is_file():
+        from ..calllog.load import load_calls
+
+        return PandasSource(load_calls(path))
+    raise FileNotFoundError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
+
+
+def _is_parquet_dataset(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("**/*.parquet"))
+
+
+# -- result shaping ----------------------------------------------------------------------------
+
+
+def finish_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Give key columns the same dtypes on both paths and sort the rows by them."""
+    frame = frame.copy()
+    for key in keys:
+        values = frame[key]
+        if key in TIME_KEYS:
+            if not isinstance(values.dtype, pd.DatetimeTZDtype):
+                values = pd.to_datetime(values.astype("int64") * TIME_KEYS[key], unit="s", utc=True)
+            frame[key] = values.astype("datetime64[ns, UTC]")
+        elif key in CATEGORIES:
+            plain = values.astype(object).where(values.notna(), None)
+            seen = {v for v in plain if v is not None}
+            cats = [*CATEGORIES[key], *sorted(seen - set(CATEGORIES[key]))]
+            frame[key] = pd.Categorical(plain, categories=cats)
+        else:
+            frame[key] = _plain_values(values)
+    if keys:
+        frame = frame.sort_values(list(keys), kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def _plain_values(values: pd.Series) -> pd.Series:
+    """Strings as pandas' default string dtype, numbers as int64/float64 — on both paths."""
+    obj = values.astype(object).where(values.notna(), None)
+    non_null = [v for v in obj if v is not None]
+    if non_null and all(isinstance(v, int | np.integer) for v in non_null):
+        return obj.astype("float64" if len(non_null) < len(obj) else "int64")
+    if non_null and all(isinstance(v, int | float | np.number) for v in non_null):
+        return obj.astype("float64")
+    return pd.Series(list(obj), index=values.index, dtype="str")
+
+
+def empty_result(columns: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
+    """A result with no rows and the given columns."""
+    return finish_keys(pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}), keys)
+
+
+def merge_null_safe(
+    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], how: str = "left"
+) -> pd.DataFrame:
+    """Merge on ``keys`` with missing matching missing (as SQL's IS NOT DISTINCT FROM)."""
+    keys = list(keys)
+    if not keys:
+        return left.merge(right, how="cross")
+    sentinel = "\x00null"
+    lk, rk = left.copy(), right.copy()
+    for k in keys:
+        lk[k] = lk[k].astype(object).where(lk[k].notna(), sentinel)
+        rk[k] = rk[k].astype(object).where(rk[k].notna(), sentinel)
+    merged = lk.merge(rk, on=keys, how=how)  # type: ignore[arg-type]
+    for k in keys:
+        merged[k] = merged[k].where(merged[k] != sentinel, None)
+    return merged
+
+
+def sort_values_of(key: str, values: Iterable[Any]) -> list[Any]:
+    """Distinct non-missing values of a key in display order (schema order for coded columns)."""
+    distinct = {v for v in values if v is not None and v == v}
+    if key in CATEGORIES:
+        fixed = [c for c in CATEGORIES[key] if c in distinct]
+        return fixed + sorted(distinct - set(fixed), key=str)
+    return sorted(distinct, key=lambda v: (str(type(v)), v))

@@ -1,0 +1,305 @@
+"""Pairwise comparisons between regions or levels: a test, an effect size with its interval, Holm.
+
+Latency: the Mann–Whitney U test (``scipy.stats.mannwhitneyu``, asymptotic with tie and continuity
+corrections) with the difference of medians as the effect size (Bonett–Price interval).  Error
+rates: Fisher's exact test (``scipy.stats.fisher_exact``) with the risk difference as the effect
+size (Newcombe's interval).  Holm's correction runs over every pair one call reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import _engine
+from ._data import (
+    GRS,
+    Attempts,
+    DuckSource,
+    PandasSource,
+    Per,
+    Selection,
+    check_keys,
+    finish_keys,
+    merge_null_safe,
+    resolve,
+    sort_values_of,
+)
+from .errors import outcome_counts, selection
+from .intervals import (
+    bonett_price_ranks,
+    holm,
+    mann_whitney_pvalue,
+    median_difference_interval,
+    newcombe_interval,
+    quantile_rank,
+)
+
+__all__ = ["compare_error_rates", "compare_latency"]
+
+
+def _check(between: str, within: str | None) -> tuple[list[str], str]:
+    keys = check_keys((within, between) if within else (between,))
+    return list(keys[:-1]), keys[-1]
+
+
+def _pairs(groups: pd.DataFrame, within: list[str], between: str) -> pd.DataFrame:
+    """Every pair (a, b) of ``between`` values present in the same ``within`` group, in order."""
+    rows = []
+    frame = groups[[*within, between]].drop_duplicates()
+    for k in [*within, between]:
+        frame[k] = frame[k].astype(object).where(frame[k].notna(), None)
+    if within:
+        blocks = [
+            (key if isinstance(key, tuple) else (key,), block)
+            for key, block in frame.groupby(within, dropna=False, sort=False)
+        ]
+        blocks.sort(key=lambda kb: tuple(str(v) for v in kb[0]))
+    else:
+        blocks = [((), frame)]
+    for key, block in blocks:
+        values = sort_values_of(between, block[between])
+        for a, b in itertools.combinations(values, 2):
+            rows.append({**dict(zip(within, key, strict=True)), "a": a, "b": b})
+    return pd.DataFrame(rows, columns=[*within, "a", "b"])
+
+
+def _side(
+    frame: pd.DataFrame,
+    pairs: pd.DataFrame,
+    within: list[str],
+    between: str,
+    side: str,
+    columns: Sequence[str],
+) -> pd.DataFrame:
+    """Attach each pair's side-``side`` statistics (``columns`` → ``<col>_<side>``)."""
+    renamed = frame[[*within, between, *columns]].rename(
+        columns={between: side, **{c: f"{c}_{side}" for c in columns}}
+    )
+    renamed[side] = renamed[side].astype(object)
+    return merge_null_safe(pairs, renamed, [*within, side])
+
+
+def _finish(out: pd.DataFrame, within: list[str], alpha: float) -> pd.DataFrame:
+    out["p_holm"] = holm(out["p_value"].to_numpy(dtype=float))
+    out["significant"] = (out["p_holm"] < alpha).astype(bool)
+    return out.reset_index(drop=True)
+
+
+def compare_latency(
+    data: Any,
+    between: str = "region",
+    *,
+    within: str | None = None,
+    attempts: Attempts = "all",
+    action: str | None = GRS,
+    column: str = "latency_ms",
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Pairwise latency comparison of the ``between`` groups (within each ``within`` group).
+
+    One row per pair: ``a``, ``b``, ``n_a``, ``n_b``, ``median_a``, ``median_b``, ``diff``
+    (``median_a − median_b``, ms) with ``diff_lo``/``diff_hi``, ``u_statistic`` (U of a),
+    ``p_value`` (Mann–Whitney), ``p_holm`` and ``significant`` (``p_holm < alpha``).  Successful
+    calls only.
+    """
+    within_keys, between_key = _check(between, within)
+    keys = [*within_keys, between_key]
+    src = resolve(data)
+    sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
+
+    @functools.lru_cache(maxsize=4096)
+    def ranks(n: int) -> Mapping[str, int]:
+        lo, hi, _ = bonett_price_ranks(n)
+        return {"median": quantile_rank(n, 0.5), "bp_lo": lo, "bp_hi": hi}
+
+    med = _engine.order_statistics(src, sel, keys, column, ranks)
+    med["z"] = [bonett_price_ranks(int(n))[2] for n in med["n"]]
+    pairs = _pairs(med, within_keys, between_key)
+    cols = ["n", "median", "bp_lo", "bp_hi", "z"]
+    out = _side(med, pairs, within_keys, between_key, "a", cols)
+    out = _side(med, out, within_keys, between_key, "b", cols)
+    diff, lo, hi = median_difference_interval(
+        out["median_a"],
+        out["bp_lo_a"],
+        out["bp_hi_a"],
+        out["z_a"],
+        out["median_b"],
+        out["bp_lo_b"],
+        out["bp_hi_b"],
+        out["z_b"],
+        confidence,
+    )
+    out["diff"], out["diff_lo"], out["diff_hi"] = diff, lo, hi
+    tests = _mann_whitney(src, sel, within_keys, between_key, column, pairs)
+    out = merge_null_safe(out, tests, [*within_keys, "a", "b"])
+    out = out[
+        [
+            *within_keys,
+            "a",
+            "b",
+            "n_a",
+            "n_b",
+            "median_a",
+            "median_b",
+            "diff",
+            "diff_lo",
+            "diff_hi",
+            "u_statistic",
+            "p_value",
+        ]
+    ]
+    out = _finish(
+        finish_keys(out, within_keys).astype({"n_a": "int64", "n_b": "int64"}), within_keys, alpha
+    )
+    out.attrs.update(
+        analysis="compare_latency",
+        between=between_key,
+        within=within,
+        unit="ms",
+        confidence=confidence,
+        alpha=alpha,
+    )
+    return out
+
+
+def _mann_whitney(
+    src: PandasSource | DuckSource,
+    sel: Selection,
+    within: list[str],
+    between: str,
+    column: str,
+    pairs: pd.DataFrame,
+) -> pd.DataFrame:
+    """U and p per pair: scipy on the pandas path, rank sums in SQL on the DuckDB path."""
+    keys = [*within, between]
+    sel = Selection(**{**sel.__dict__, "not_null": (*sel.not_null, column)})
+    rows = []
+    if pairs.empty:
+        return pd.DataFrame(columns=[*within, "a", "b", "u_statistic", "p_value"])
+    if isinstance(src, PandasSource):
+        df = src.select(sel, keys, [column])
+        x = pd.to_numeric(df[column].astype(object)).astype("float64")
+        samples: dict[tuple[Any, ...], np.ndarray] = {}
+        for key, block in x.groupby([df[k].astype(object) for k in keys], dropna=False):
+            samples[key if isinstance(key, tuple) else (key,)] = block.to_numpy()
+        for rec in pairs.to_dict("records"):
+            w = tuple(rec[k] for k in within)
+            xa, xb = samples[(*w, rec["a"])], samples[(*w, rec["b"])]
+            res = stats.mannwhitneyu(xa, xb, alternative="two-sided", method="asymptotic")
+            rows.append({**rec, "u_statistic": float(res.statistic), "p_value": float(res.pvalue)})
+        return pd.DataFrame(rows)
+    members = []
+    for i, rec in enumerate(pairs.to_dict("records")):
+        for side in ("a", "b"):
+            members.append(
+                {
+                    **{k: rec[k] for k in within},
+                    between: rec[side],
+                    "_pair": i,
+                    "_is_a": side == "a",
+                }
+            )
+    table = pd.DataFrame(members)
+    on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
+    base = src.base_sql(sel, keys, [column])
+    sql = (
+        f"WITH j AS (SELECT m._pair, m._is_a, CAST(s.{column} AS DOUBLE) AS x "
+        f"FROM ({base}) s JOIN _members m ON {on}), "
+        "r AS (SELECT _pair, _is_a, rank() OVER (PARTITION BY _pair ORDER BY x) AS rk, "
+        "count(*) OVER (PARTITION BY _pair, x) AS t FROM j) "
+        "SELECT _pair, sum(CASE WHEN _is_a THEN rk + (t - 1) / 2.0 ELSE 0 END) AS rank_sum_a, "
+        "count(*) FILTER (WHERE _is_a) AS n_a, count(*) FILTER (WHERE NOT _is_a) AS n_b, "
+        "sum(CAST(t AS DOUBLE) * t - 1) AS tie_term FROM r GROUP BY _pair"
+    )
+    res = src.query(sql, _members=table).set_index("_pair").to_dict("index")
+    for i, rec in enumerate(pairs.to_dict("records")):
+        r = res[i]
+        n_a, n_b = float(r["n_a"]), float(r["n_b"])
+        u1 = float(r["rank_sum_a"]) - n_a * (n_a + 1) / 2
+        p = float(mann_whitney_pvalue(u1, n_a, n_b, float(r["tie_term"])))
+        rows.append({**rec, "u_statistic": u1, "p_value": p})
+    return pd.DataFrame(rows)
+
+
+def compare_error_rates(
+    data: Any,
+    between: str = "region",
+    *,
+    within: str | None = None,
+    per: Per = "attempt",
+    attempts: Attempts = "all",
+    action: str | None = GRS,
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Pairwise error-rate comparison of the ``between`` groups (within each ``within`` group).
+
+    One row per pair: ``a``, ``b``, ``n_a``, ``errors_a``, ``rate_a`` (and for b), ``diff``
+    (``rate_a − rate_b``) with Newcombe's ``diff_lo``/``diff_hi``, ``p_value`` (Fisher's exact
+    test), ``p_holm`` and ``significant``.
+    """
+    within_keys, between_key = _check(between, within)
+    keys = [*within_keys, between_key]
+    src = resolve(data)
+    raw = outcome_counts(src, keys, selection(per, action, attempts))
+    raw = raw.assign(_err=np.where(raw["outcome"].astype(object) != "ok", raw["count"], 0))
+    totals = (
+        raw.groupby(keys, dropna=False, sort=False, observed=True)
+        .agg(n=("count", "sum"), errors=("_err", "sum"))
+        .reset_index()
+    )
+    for k in keys:
+        totals[k] = totals[k].astype(object)
+    pairs = _pairs(totals, within_keys, between_key)
+    out = _side(totals, pairs, within_keys, between_key, "a", ["n", "errors"])
+    out = _side(totals, out, within_keys, between_key, "b", ["n", "errors"])
+    for c in ("n_a", "errors_a", "n_b", "errors_b"):
+        out[c] = out[c].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["rate_a"] = out["errors_a"] / out["n_a"]
+        out["rate_b"] = out["errors_b"] / out["n_b"]
+    diff, lo, hi = newcombe_interval(
+        out["errors_a"], out["n_a"], out["errors_b"], out["n_b"], confidence
+    )
+    out["diff"], out["diff_lo"], out["diff_hi"] = diff, lo, hi
+    out["p_value"] = [
+        float(stats.fisher_exact([[ea, na - ea], [eb, nb - eb]]).pvalue)
+        for ea, na, eb, nb in zip(
+            out["errors_a"], out["n_a"], out["errors_b"], out["n_b"], strict=True
+        )
+    ]
+    out = out[
+        [
+            *within_keys,
+            "a",
+            "b",
+            "n_a",
+            "errors_a",
+            "rate_a",
+            "n_b",
+            "errors_b",
+            "rate_b",
+            "diff",
+            "diff_lo",
+            "diff_hi",
+            "p_value",
+        ]
+    ]
+    out = _finish(finish_keys(out, within_keys), within_keys, alpha)
+    out.attrs.update(
+        analysis="compare_error_rates",
+        between=between_key,
+        within=within,
+        per=per,
+        confidence=confidence,
+        alpha=alpha,
+    )
+    return out

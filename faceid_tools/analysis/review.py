@@ -1,0 +1,378 @@
+"""Product review: SLO verdicts per region × level decided by intervals, and the top findings.
+
+A verdict is decided by the confidence interval, never by the point estimate alone: **pass** when
+the whole interval is on the good side of the threshold, **fail** when it is wholly on the bad
+side, **not enough data** otherwise (including when the data cannot bound the estimate at all).
+With the default 95% two-sided intervals each verdict is a one-sided call at 97.5%.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calllog.schema import CATEGORIES
+from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve
+from .compare import compare_error_rates, compare_latency
+from .sequences import duplicate_sequences, integrity_rate, level_conformance
+from .timeseries import summary_table
+
+__all__ = ["SLO", "VERDICTS", "slo_verdicts", "top_findings", "verdict", "verdict_matrix"]
+
+PASS, FAIL, UNDECIDED = "pass", "fail", "not enough data"
+#: Verdicts from best to worst.
+VERDICTS: tuple[str, ...] = (PASS, UNDECIDED, FAIL)
+
+
+@dataclass(frozen=True)
+class SLO:
+    """Service-level objectives for one region × level cell."""
+
+    p95_latency_ms: float = 800.0  # p95 of successful calls' latency at most this
+    error_rate: float = 0.01  # share of failed calls (per ``per``) at most this
+    integrity_rate: float = 0.995  # share of sequences passing their MD5 check at least this
+
+    def metrics(self) -> list[tuple[str, float, bool]]:
+        """``(metric, threshold, higher_is_better)`` for each objective."""
+        return [
+            ("p95_latency_ms", self.p95_latency_ms, False),
+            ("error_rate", self.error_rate, False),
+            ("integrity_rate", self.integrity_rate, True),
+        ]
+
+
+def verdict(lo: float, hi: float, threshold: float, higher_is_better: bool = False) -> str:
+    """pass / fail / not enough data for an interval ``[lo, hi]`` (NaN = unbounded side)."""
+    lo_ok = lo is not None and not math.isnan(lo)
+    hi_ok = hi is not None and not math.isnan(hi)
+    if higher_is_better:
+        if lo_ok and lo >= threshold:
+            return PASS
+        if hi_ok and hi < threshold:
+            return FAIL
+        return UNDECIDED
+    if hi_ok and hi <= threshold:
+        return PASS
+    if lo_ok and lo > threshold:
+        return FAIL
+    return UNDECIDED
+
+
+def _grid(keys: Sequence[str], seen: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every combination of key values: schema categories for coded keys, else values seen."""
+    values = []
+    for k in keys:
+        if k in CATEGORIES:
+            values.append(list(CATEGORIES[k]))
+        else:
+            vals: set[Any] = set()
+            for frame in seen:
+                vals |= {v for v in frame[k].astype(object) if v is not None and v == v}
+            values.append(sorted(vals, key=str))
+    return pd.DataFrame(list(itertools.product(*values)), columns=list(keys))
+
+
+def slo_verdicts(
+    data: Any,
+    slo: SLO | None = None,
+    *,
+    by: str | Sequence[str] | None = ("region", "security_level"),
+    per: Per = "call",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """One row per cell × objective: ``metric``, ``estimate``, ``lo``, ``hi``, ``threshold``,
+    ``objective`` (``≤``/``≥``), ``n`` and ``verdict``.
+
+    Cells are every combination of the schema's regions and levels (for other keys, the values
+    seen), so a cell without calls shows as "not enough data" rather than vanishing.
+    """
+    slo = slo or SLO()
+    keys = list(check_keys(by))
+    src = resolve(data)
+    table = summary_table(src, keys, quantiles=(0.95,), per=per, confidence=confidence)
+    integrity = integrity_rate(src, keys, confidence=confidence)
+    grid = finish_keys(_grid(keys, [table, integrity]), keys)
+    for frame in (table, integrity):
+        for k in keys:
+            frame[k] = frame[k].astype(object)
+    plain_grid = grid.copy()
+    for k in keys:
+        plain_grid[k] = plain_grid[k].astype(object)
+    sources = {
+        "p95_latency_ms": table.rename(
+            columns={"p95": "estimate", "p95_lo": "lo", "p95_hi": "hi", "n_ok": "count"}
+        ),
+        "error_rate": table.rename(
+            columns={
+                "error_rate": "estimate",
+                "error_rate_lo": "lo",
+                "error_rate_hi": "hi",
+                "n": "count",
+            }
+        ),
+        "integrity_rate": integrity.rename(
+            columns={"rate": "estimate", "rate_lo": "lo", "rate_hi": "hi", "n": "count"}
+        ),
+    }
+    parts = []
+    for metric, threshold, higher in slo.metrics():
+        frame = sources[metric][[*keys, "estimate", "lo", "hi", "count"]]
+        part = merge_null_safe(plain_grid, frame, keys)
+        part.insert(len(keys), "metric", metric)
+        part["threshold"] = float(threshold)
+        part["objective"] = "≥" if higher else "≤"
+        part["count"] = part["count"].fillna(0).astype("int64")
+        part["verdict"] = [
+            verdict(lo, hi, threshold, higher)
+            for lo, hi in zip(part["lo"].astype(float), part["hi"].astype(float), strict=True)
+        ]
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True).rename(columns={"count": "n"})
+    out = finish_keys(out, keys)
+    order = {m: i for i, (m, _, _) in enumerate(slo.metrics())}
+    out = out.assign(_o=out["metric"].map(order)).sort_values([*keys, "_o"], kind="stable")
+    out = out.drop(columns="_o").reset_index(drop=True)
+    out["metric"] = out["metric"].astype("str")
+    out["verdict"] = pd.Categorical(out["verdict"], categories=list(VERDICTS))
+    for c in ("estimate", "lo", "hi"):
+        out[c] = out[c].astype("float64")
+    out = out[[*keys, "metric", "estimate", "lo", "hi", "objective", "threshold", "n", "verdict"]]
+    out.attrs.update(
+        analysis="slo_verdicts", by=keys, per=per, confidence=confidence, slo=slo.__dict__.copy()
+    )
+    return out
+
+
+def verdict_matrix(
+    verdicts: pd.DataFrame,
+    metric: str | None = None,
+    *,
+    rows: str = "region",
+    columns: str = "security_level",
+) -> pd.DataFrame:
+    """The verdicts as a ``rows`` × ``columns`` table: one metric's, or the worst over all."""
+    frame = verdicts if metric is None else verdicts[verdicts["metric"] == metric]
+    if frame.empty:
+        raise ValueError(f"no verdicts for metric {metric!r}")
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    worst = (
+        frame.assign(_r=frame["verdict"].astype(object).map(rank))
+        .groupby([rows, columns], observed=True)["_r"]
+        .max()
+        .map(lambda i: VERDICTS[int(i)])
+    )
+    return worst.unstack(columns)
+
+
+# -- findings ----------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.0f} ms"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _cell(rec: Mapping[Any, Any], keys: Sequence[str]) -> str:
+    parts = []
+    for k in keys:
+        v = rec[k]
+        parts.append(f"level {v}" if k == "security_level" else str(v))
+    return " ".join(parts)
+
+
+_METRIC_TEXT = {
+    "p95_latency_ms": ("p95 latency", _ms),
+    "error_rate": ("Error rate", _pct),
+    "integrity_rate": ("Sequence integrity", _pct),
+}
+
+
+def top_findings(
+    data: Any,
+    slo: SLO | None = None,
+    *,
+    limit: int = 3,
+    per: Per = "call",
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+) -> list[str]:
+    """The findings that matter most, as short sentences, most important first.
+
+    Candidates, in order of weight: sequences that break the documented format, SLO failures
+    (worst cell named), duplicated or corrupted sequences, the largest significant difference
+    between regions in latency and in error rate, the largest significant latency difference
+    between levels, and cells that lack the data for a verdict.  Differences are those whose
+    Holm-adjusted p-value is below ``alpha``; every number comes with its interval.
+    """
+    slo = slo or SLO()
+    src = resolve(data)
+    found: list[tuple[float, str]] = []
+    keys = ["region", "security_level"]
+    verdicts = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence)
+    found += _conformance_findings(src)
+    found += _slo_findings(verdicts, keys)
+    found += _sequence_findings(src, confidence)
+    found += _difference_findings(src, per, confidence, alpha)
+    undecided = verdicts[verdicts["verdict"] == UNDECIDED]
+    cells = undecided[keys].drop_duplicates()
+    if len(cells):
+        total = len(verdicts[keys].drop_duplicates())
+        metrics = ", ".join(
+            _METRIC_TEXT[m][0].lower() for m in sorted(set(undecided["metric"]), key=str)
+        )
+        found.append(
+            (
+                10 + len(cells),
+                f"{len(cells)} of {total} region × level cells lack the data to decide at least "
+                f"one SLO ({metrics}); their intervals straddle the threshold.",
+            )
+        )
+    found.sort(key=lambda f: -f[0])
+    return [text for _, text in found[:limit]]
+
+
+def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[float, str]]:
+    out = []
+    for metric, block in verdicts[verdicts["verdict"] == FAIL].groupby("metric", observed=True):
+        name, fmt = _METRIC_TEXT[str(metric)]
+        recs = block.to_dict("records")
+        higher = recs[0]["objective"] == "≥"
+        worst = min(recs, key=lambda r: r["hi"]) if higher else max(recs, key=lambda r: r["lo"])
+        thr = worst["threshold"]
+        severity = abs(worst["estimate"] - thr) / thr if thr else 1.0
+        total = len(verdicts[verdicts["metric"] == metric])
+        out.append(
+            (
+                100 + len(recs) + min(severity, 10),
+                f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
+                f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
+                f"(95% CI {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
+            )
+        )
+    return out
+
+
+def _conformance_findings(src: Any) -> list[tuple[float, str]]:
+    conf = level_conformance(src)
+    out = []
+    for rec in conf[~conf["conforms"]].to_dict("records"):
+        out.append(
+            (
+                200 + rec["violations"] / max(rec["n"], 1),
+                f"Level {rec['security_level']} sequences break the documented format: "
+                f"{rec['violations']:,} of {rec['n']:,} do not carry the light frames / blink "
+                "cues / level that docs/sequence-format.md prescribes.",
+            )
+        )
+    return out
+
+
+def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
+    dups = duplicate_sequences(src)
+    integ = integrity_rate(src, confidence=confidence)
+    n = int(integ["n"].iloc[0]) if len(integ) else 0
+    bad = n - int(integ["verified"].iloc[0]) if n else 0
+    if not len(dups) and not bad:
+        return []
+    parts = []
+    if len(dups):
+        parts.append(
+            f"{len(dups):,} light sequence{'s were' if len(dups) != 1 else ' was'} served to more "
+            f"than one call ({int(dups['calls'].sum()):,} calls)"
+        )
+    if bad:
+        lo, hi = integ["rate_lo"].iloc[0], integ["rate_hi"].iloc[0]
+        parts.append(
+            f"{bad:,} of {n:,} downloads failed their MD5 check (integrity "
+            f"{_pct(1 - bad / n)}, 95% CI {_pct(lo)}–{_pct(hi)})"
+        )
+    text = " and ".join(parts)
+    return [(40 + len(dups) / max(n, 1) * 100, text[0].upper() + text[1:] + ".")]
+
+
+def _largest(frame: pd.DataFrame) -> dict[str, Any]:
+    """The row with the largest absolute ``diff``."""
+    i = int(np.argmax(np.abs(frame["diff"].to_numpy(dtype=float))))
+    return {str(k): v for k, v in frame.iloc[i].to_dict().items()}
+
+
+def _oriented(rec: dict[str, Any]) -> tuple[float, float]:
+    """The difference's interval, signed so that the estimate is positive."""
+    if rec["diff"] >= 0:
+        return rec["diff_lo"], rec["diff_hi"]
+    return -rec["diff_hi"], -rec["diff_lo"]
+
+
+def _difference_findings(
+    src: Any, per: Per, confidence: float, alpha: float
+) -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = []
+    lat = compare_latency(src, "region", confidence=confidence, alpha=alpha)
+    sig = lat[lat["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        hi_r, lo_r = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
+        m_hi, m_lo = max(rec["median_a"], rec["median_b"]), min(rec["median_a"], rec["median_b"])
+        d_lo, d_hi = _oriented(rec)
+        rel = abs(rec["diff"]) / m_lo if m_lo else 0.0
+        out.append(
+            (
+                50 + min(rel, 5) * 10,
+                f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
+                f"({_ms(m_hi)} vs {_ms(m_lo)}; 95% CI of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
+                f"Holm-adjusted {_p(rec['p_holm'])}).",
+            )
+        )
+    err = compare_error_rates(src, "region", per=per, confidence=confidence, alpha=alpha)
+    sig = err[err["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        if rec["diff"] < 0:
+            rec = {
+                **rec,
+                "a": rec["b"],
+                "b": rec["a"],
+                "rate_a": rec["rate_b"],
+                "rate_b": rec["rate_a"],
+                "diff": -rec["diff"],
+                "diff_lo": -rec["diff_hi"],
+                "diff_hi": -rec["diff_lo"],
+            }
+        unit = "calls" if per == "call" else "attempts"
+        rel = rec["diff"] / rec["rate_b"] if rec["rate_b"] else 5.0
+        out.append(
+            (
+                55 + min(rel, 5) * 10,
+                f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
+                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more (95% CI "
+                f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
+                f"{_p(rec['p_holm'])}).",
+            )
+        )
+    lv = compare_latency(src, "security_level", confidence=confidence, alpha=alpha)
+    sig = lv[lv["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        slow, fast = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
+        d_lo, d_hi = _oriented(rec)
+        out.append(
+            (
+                45,
+                f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
+                f"level {fast} (95% CI {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
+            )
+        )
+    return out

@@ -1,0 +1,195 @@
+"""Combined latency + error tables per group, per hour (drift, incidents) and per day (scale).
+
+Columns of every table here: the keys, then ``n`` (attempts, or calls with ``per="call"``),
+``errors``, ``error_rate`` with Wilson ``error_rate_lo``/``error_rate_hi``, then ``n_ok``
+(successful calls with a latency) and the latency percentiles ``pXX`` with ``pXX_lo``/``pXX_hi``.
+
+On a Parquet dataset, :func:`daily_summary` is two scans in DuckDB: one grouped count (attempts,
+errors and successful latencies per region × level × day) and one ``quantile_disc`` pass that
+picks the order statistics every cell needs — no sort of the data, no Python loop over groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _engine
+from ._data import (
+    GRS,
+    TIME_KEYS,
+    Attempts,
+    Per,
+    Selection,
+    check_keys,
+    finish_keys,
+    merge_null_safe,
+    resolve,
+)
+from .errors import outcome_counts, selection
+from .intervals import quantile_label, wilson_interval
+from .latency import quantile_ranks
+
+__all__ = ["daily_summary", "hourly_series", "summary_table"]
+
+DAILY_KEYS: tuple[str, ...] = ("region", "security_level", "day")
+
+
+def summary_table(
+    data: Any,
+    by: str | Sequence[str] | None = ("region", "security_level"),
+    *,
+    quantiles: Sequence[float] = (0.5, 0.95, 0.99),
+    per: Per = "attempt",
+    attempts: Attempts = "all",
+    action: str | None = GRS,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Error rate and latency percentiles side by side per group (see the module docstring)."""
+    keys = list(check_keys(by))
+    src = resolve(data)
+    err_sel = selection(per, action, attempts)
+    raw = outcome_counts(src, keys, err_sel, value="latency_ms")
+    outcome = raw["outcome"].astype(object)
+    raw = raw.assign(
+        _err=np.where(outcome != "ok", raw["count"], 0),
+        _ok=np.where(outcome == "ok", raw["n_value"], 0),
+    )
+    if keys:
+        totals = (
+            raw.groupby(keys, dropna=False, sort=False, observed=True)
+            .agg(n=("count", "sum"), errors=("_err", "sum"), n_ok=("_ok", "sum"))
+            .reset_index()
+        )
+    else:
+        totals = pd.DataFrame(
+            {"n": [raw["count"].sum()], "errors": [raw["_err"].sum()], "n_ok": [raw["_ok"].sum()]}
+        )
+    lat_sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
+    # The latency selection is the error selection's successes unless calls were reduced.
+    groups = totals[[*keys, "n_ok"]].rename(columns={"n_ok": "n"}) if per == "attempt" else None
+    ranks = quantile_ranks(quantiles, confidence)
+    stats = _engine.order_statistics(src, lat_sel, keys, "latency_ms", ranks, groups=groups)
+    stats = stats.rename(columns={"n": "n_ok"})
+    merged = merge_null_safe(
+        totals.drop(columns="n_ok") if per == "attempt" else totals, stats, keys
+    )
+    if per != "attempt":
+        merged = merged.drop(columns="n_ok_x").rename(columns={"n_ok_y": "n_ok"})
+    merged["n_ok"] = merged["n_ok"].fillna(0)
+    qcols = [c for q in quantiles for c in _qcols(q)]
+    out = _rates(merged, keys, confidence)
+    out = out.reindex(
+        columns=[
+            *keys,
+            "n",
+            "errors",
+            "error_rate",
+            "error_rate_lo",
+            "error_rate_hi",
+            "n_ok",
+            *qcols,
+        ]
+    )
+    out = finish_keys(out, keys)
+    for c in ("n", "errors", "n_ok"):
+        out[c] = out[c].astype("int64")
+    for c in qcols:
+        out[c] = out[c].astype("float64")
+    out.attrs.update(
+        analysis="summary_table",
+        by=keys,
+        per=per,
+        confidence=confidence,
+        quantiles=[float(q) for q in quantiles],
+        unit="ms",
+    )
+    return out
+
+
+def _qcols(q: float) -> tuple[str, str, str]:
+    label = quantile_label(q)
+    return label, f"{label}_lo", f"{label}_hi"
+
+
+def _rates(frame: pd.DataFrame, keys: Sequence[str], confidence: float) -> pd.DataFrame:
+    n = frame["n"].to_numpy(dtype=float)
+    k = frame["errors"].to_numpy(dtype=float)
+    lo, hi = wilson_interval(k, n, confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["error_rate"] = np.where(n > 0, k / n, np.nan)
+    frame["error_rate_lo"], frame["error_rate_hi"] = lo, hi
+    return frame
+
+
+def daily_summary(
+    data: Any,
+    *,
+    quantiles: Sequence[float] = (0.5, 0.95, 0.99),
+    per: Per = "attempt",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Per region × security level × UTC day: attempts, error rate (Wilson), p50/p95/p99 (CIs).
+
+    Built for large Parquet datasets (two DuckDB scans); same numbers on every path.
+    """
+    out = summary_table(data, DAILY_KEYS, quantiles=quantiles, per=per, confidence=confidence)
+    out.attrs["analysis"] = "daily_summary"
+    return out
+
+
+def hourly_series(
+    data: Any,
+    by: str | Sequence[str] | None = (),
+    *,
+    quantile: float = 0.95,
+    per: Per = "attempt",
+    attempts: Attempts = "all",
+    confidence: float = 0.95,
+    fill: bool = True,
+) -> pd.DataFrame:
+    """Per UTC hour (and ``by`` group): error rate and one latency percentile, with intervals.
+
+    With ``fill``, hours without calls inside each group's span get ``n = 0`` rows (NaN estimates),
+    so gaps show as gaps.
+    """
+    keys = [k for k in check_keys(by) if k not in TIME_KEYS]
+    out = summary_table(
+        data,
+        ["hour", *keys],
+        quantiles=(quantile,),
+        per=per,
+        attempts=attempts,
+        confidence=confidence,
+    )
+    if fill and not out.empty:
+        out = _fill_hours(out, keys)
+    out.attrs.update(
+        analysis="hourly_series",
+        by=keys,
+        quantile=float(quantile),
+        per=per,
+        confidence=confidence,
+        unit="ms",
+    )
+    return out
+
+
+def _fill_hours(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    blocks = out.groupby(keys, dropna=False, sort=False, observed=True) if keys else [((), out)]
+    parts = []
+    for key, block in blocks:
+        hours = pd.date_range(block["hour"].min(), block["hour"].max(), freq="h")
+        cols: dict[str, Any] = {"hour": hours.astype("datetime64[ns, UTC]")}
+        key_t = key if isinstance(key, tuple) else (key,)
+        for k, v in zip(keys, key_t, strict=True):
+            cols[k] = [v] * len(hours)
+        full = pd.DataFrame(cols)
+        parts.append(full.merge(block, on=["hour", *keys], how="left"))
+    filled = pd.concat(parts, ignore_index=True)
+    for c in ("n", "errors", "n_ok"):
+        filled[c] = filled[c].fillna(0).astype("int64")
+    return finish_keys(filled[out.columns], [*keys, "hour"])
