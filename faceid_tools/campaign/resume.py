@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import is_retryable_code
+from ..retry import RETRYABLE_HTTP_STATUSES
 from .plan import Plan, PlanEntry, index_of
 from .store import has_table
 
@@ -30,10 +31,14 @@ DOWNLOAD = "DownloadSequence"
 RETRIED_OUTCOMES = frozenset({"timeout", "network_error"})
 
 
-def default_is_retried(outcome: str | None, error_code: str | None) -> bool:
-    """True when the client would retry an attempt that ended this way."""
+def default_is_retried(
+    outcome: str | None, error_code: str | None, http_status: int | None = None
+) -> bool:
+    """True when the client's retry policy (:mod:`faceid_tools.retry`) retries such an attempt."""
     if outcome in RETRIED_OUTCOMES:
         return True
+    if outcome == "http_error":
+        return http_status in RETRYABLE_HTTP_STATUSES
     return outcome == "api_error" and bool(error_code) and is_retryable_code(error_code or "")
 
 
@@ -45,6 +50,7 @@ class CallState:
     last_grs_attempt: int = 0
     last_grs_outcome: str | None = None
     last_grs_code: str | None = None
+    last_grs_status: int | None = None
     downloaded: bool = False
     attempts: list[int] = field(default_factory=list)
 
@@ -55,11 +61,11 @@ def call_states(conn: sqlite3.Connection, campaign_id: str) -> dict[int, CallSta
     if not has_table(conn, "calls"):
         return {}
     rows = conn.execute(
-        "SELECT call_id, action, attempt, outcome, error_code FROM calls"
+        "SELECT call_id, action, attempt, outcome, error_code, http_status FROM calls"
         " WHERE campaign_id = ? AND action IN (?, ?) ORDER BY id",
         (campaign_id, GRS, DOWNLOAD),
     ).fetchall()
-    for call_id, action, attempt, outcome, code in rows:
+    for call_id, action, attempt, outcome, code, status in rows:
         index = index_of(campaign_id, str(call_id))
         if index is None:
             continue
@@ -73,13 +79,14 @@ def call_states(conn: sqlite3.Connection, campaign_id: str) -> dict[int, CallSta
         st.last_grs_attempt = int(attempt or 1)
         st.last_grs_outcome = outcome
         st.last_grs_code = code
+        st.last_grs_status = status
     return dict(states)
 
 
 def is_complete(
     state: CallState,
     retries: int,
-    is_retried: Callable[[str | None, str | None], bool] = default_is_retried,
+    is_retried: Callable[[str | None, str | None, int | None], bool] = default_is_retried,
 ) -> bool:
     """The rule in the module docstring, for one call's log rows."""
     if state.grs_ok:
@@ -87,7 +94,7 @@ def is_complete(
     if state.last_grs_outcome is None:
         return False
     return state.last_grs_attempt >= retries + 1 or not is_retried(
-        state.last_grs_outcome, state.last_grs_code
+        state.last_grs_outcome, state.last_grs_code, state.last_grs_status
     )
 
 

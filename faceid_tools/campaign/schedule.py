@@ -1,58 +1,60 @@
 """Constant-arrival start schedule and the pacing gate that keeps it under the quota.
 
-The service counts arrivals in a sliding one-second window (5 for ``GenerateReflectSequence``).
-Starting exactly every 200 ms would sometimes put six arrivals in one second at the server,
-because the delay from our start to the server's clock varies a little (thread hand-off, GIL,
-loopback).  So there is a margin, in two layers (see :class:`Pacing`):
+The service admits at most ``quota`` requests in any sliding one-second window (5 for
+``GenerateReflectSequence``), on its own clock, when each request *arrives*.  The delay from our
+start to that arrival varies (thread hand-offs, the GIL, a loaded machine: ~2 ms typically,
+tens of ms under load), so starting exactly every 200 ms would now and then put six arrivals in
+one second.  Hence a margin: any ``quota + 1`` consecutive starts span more than one second.
+The margin is capped by the throughput asked for (≥ 4.9 calls/s means 6 starts in at most
+1.0204 s), so it is spent in two layers (see :class:`Pacing`):
 
-* :func:`run_schedule` dispatches call *k* at ``t0 + k * interval`` (constant arrival), where
-  ``quota + 1`` consecutive starts span ``window + jitter_budget`` — 203 ms apart with the default
-  15 ms budget, 4.93 calls/s.  It never bursts to make up for a late dispatch.
-* :class:`PacingGate` is the last gate before a request leaves (the client's ``rate_limiter``):
-  consecutive releases are at least ``gate_interval`` apart (201 ms: a hard floor of
-  ``window + 5 ms`` for ``quota + 1`` starts), measured on the clock at the moment of release.
-  It is a little looser than the schedule, so a late call delays the next few by a shrinking
-  amount instead of shifting the rest of the campaign.  Every attempt passes it, so retries
-  count against the quota.
+* :func:`run_schedule` dispatches call *k* at ``t0 + k * interval`` with ``quota + 1`` starts
+  spanning ``window + jitter_budget`` (1.017 s: 203.4 ms apart, 4.916 calls/s).  Lateness of a
+  few ms is absorbed without drift; after a long stall it does not burst to catch up.
+* :class:`PacingGate`, the last gate before a request leaves (the client's ``rate_limiter``),
+  enforces the quota property itself with a smaller margin: at most ``capacity`` starts in any
+  ``gate_window`` (1.014 s), and never two starts closer than half an interval.  It measures at
+  the moment of release, and that instant is what the client logs as ``started_at``.  It rarely
+  holds anyone back (only when a late start is followed by punctual ones), and every attempt
+  passes it, so retries count against the quota.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..ratelimit import RateLimiter, Slot
 from ..regions import QUOTAS
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-#: Seconds of slack per window of ``quota + 1`` starts, for the jitter between a start here and
-#: the arrival at the server.
-DEFAULT_JITTER_BUDGET = 0.015
 #: The quota of GenerateReflectSequence, requests per second.
 QUOTA = QUOTAS["GenerateReflectSequence"]
-
-
-#: The gate's own (hard) slack per window of ``quota + 1`` starts.
-DEFAULT_GATE_BUDGET = 0.005
+#: Seconds the schedule adds to each window of ``quota + 1`` starts (jitter to the server).
+DEFAULT_JITTER_BUDGET = 0.017
+#: Seconds the gate adds to its window: the hard floor, a little under the schedule's.
+DEFAULT_GATE_BUDGET = 0.014
 
 
 @dataclass(frozen=True)
 class Pacing:
-    """Start spacing for a requested rate: the schedule's interval and the gate's (seconds)."""
+    """How starts are spaced for a requested rate (all times in seconds)."""
 
-    rate: float
-    interval: float
-    gate_interval: float
+    rate: float  #: calls/s asked for
+    interval: float  #: the schedule's spacing
+    capacity: int  #: the gate's starts per ``gate_window``
+    gate_window: float
+    min_gap: float  #: the gate's smallest spacing between two starts
 
     @property
     def schedule_rate(self) -> float:
-        """Calls per second the schedule aims at (at most the quota, minus the margin)."""
+        """Calls per second the schedule aims at (the quota minus the margin, at most)."""
         return 1.0 / self.interval
 
     @classmethod
@@ -65,22 +67,33 @@ class Pacing:
         jitter_budget: float = DEFAULT_JITTER_BUDGET,
         gate_budget: float = DEFAULT_GATE_BUDGET,
     ) -> Pacing:
-        """Spacing for ``rate`` calls/s, never tighter than ``quota`` per ``window``.
+        """Spacing for ``rate`` calls/s under ``quota`` requests per ``window`` seconds.
 
-        The schedule's interval is ``1 / rate``, widened when needed so that ``quota + 1``
-        consecutive starts span ``window + jitter_budget``; a rate above the quota is held to
-        it.  The gate allows 1 % more than the schedule, never less than ``window + gate_budget``
-        for ``quota + 1`` starts.
+        The schedule's interval is ``1 / rate``, widened when needed so that ``capacity + 1``
+        consecutive starts span ``window + jitter_budget`` (a rate above the quota is held to
+        it).  The gate allows ``capacity`` starts per ``window + gate_budget``, or per
+        ``0.99 * capacity * interval`` when that is longer (a slow rate stays slow after a
+        stall), and keeps starts half an interval apart.
         """
-        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+        if (
+            not (
+                isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
+            )
+            or not rate > 0
+        ):
             raise ValueError(f"rate must be a positive number of calls per second, got {rate!r}")
-        if quota <= 0 or window <= 0 or not 0 <= gate_budget <= jitter_budget:
+        if not (quota > 0 and window > 0 and 0 <= gate_budget <= jitter_budget):
             raise ValueError("need quota, window > 0 and 0 <= gate_budget <= jitter_budget")
-        if rate > quota / window:
+        capacity = max(1, math.floor(quota * window))
+        if rate > capacity / window:
             logger.warning("rate %.3g/s is above the quota of %g/s; held to the quota", rate, quota)
-        interval = max(1.0 / rate, (window + jitter_budget) / quota)
-        gate_interval = max((window + gate_budget) / quota, 0.99 * interval)
-        return cls(float(rate), interval, min(gate_interval, interval))
+        interval = max(1.0 / rate, (window + jitter_budget) / capacity)
+        gate_window = max(window + gate_budget, 0.99 * capacity * interval)
+        return cls(float(rate), interval, capacity, gate_window, 0.5 * interval)
+
+    def gate(self, **kwargs: object) -> PacingGate:
+        """A :class:`PacingGate` with this pacing (``kwargs``: clock, sleep, record)."""
+        return PacingGate(self.capacity, self.gate_window, self.min_gap, **kwargs)  # type: ignore[arg-type]
 
 
 def pool_size(rate: float, horizon_s: float, *, floor: int = 4, cap: int = 256) -> int:
@@ -91,53 +104,58 @@ def pool_size(rate: float, horizon_s: float, *, floor: int = 4, cap: int = 256) 
     return max(floor, min(cap, math.ceil(rate * horizon_s) + 4))
 
 
-class PacingGate:
-    """Releases callers one at a time, at least ``interval`` seconds apart.
+class PacingGate(RateLimiter):
+    """At most ``capacity`` starts in any ``window`` seconds, and none closer than ``min_gap``.
 
-    Drop-in for the client's rate limiter (``acquire() -> seconds waited``) and shareable between
-    the per-region clients, as the quota is per SecretId and action across regions.  The spacing
-    is checked against ``clock`` at the moment of release, so a caller that arrives late never
-    lets the next one through early.  ``record``, if given, receives every release time.
+    A :class:`~faceid_tools.ratelimit.RateLimiter` (the client's ``rate_limiter``), shareable
+    between the per-region clients, as the quota is per SecretId and action across regions.
+    Waiting callers are released one at a time; each rule is checked against ``clock`` at the
+    moment of release, and that release instant is the one the client logs as ``started_at``.
+    ``record``, if given, receives every release instant.
     """
 
     def __init__(
         self,
-        interval: float,
+        capacity: int,
+        window: float,
+        min_gap: float = 0.0,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         record: list[float] | None = None,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+        if not (math.isfinite(window) and window > 0 and 0 <= min_gap <= window):
+            raise ValueError("need window > 0 and 0 <= min_gap <= window")
+        super().__init__(capacity, window, clock=clock, sleep=sleep)
+        self.min_gap = float(min_gap)
         self._last = -math.inf
         self._record = record
         self.releases = 0
 
-    @property
-    def rate(self) -> float:
-        """Releases per second at most."""
-        return 1.0 / self.interval
+    def __repr__(self) -> str:
+        return f"PacingGate(capacity={self.capacity}, window={self.window:g}, min_gap={self.min_gap:g})"
 
-    def acquire(self) -> float:
-        """Block until this caller may start; return the seconds it waited."""
-        arrived = self._clock()
+    def reserve(self) -> Slot:
+        """Block until this caller may start; return the wait and the release instant."""
+        clock, starts = self.clock, self._starts
+        arrived = clock()
         with self._lock:
             while True:
-                now = self._clock()
-                due = self._last + self.interval
+                now = clock()
+                due = self._last + self.min_gap
+                if len(starts) == self.capacity:
+                    due = max(due, starts[0] + self.window)
                 if now >= due:
                     break
                 self._sleep(due - now)
+            starts.append(now)
             self._last = now
             self.releases += 1
             if self._record is not None:
                 self._record.append(now)
-        return now - arrived
+        return Slot(now - arrived, now)
 
 
 def run_schedule(

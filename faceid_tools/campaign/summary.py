@@ -70,6 +70,7 @@ class Summary:
     interrupted: bool = False
     abandoned: int = 0  # in-flight calls left unfinished by a second Ctrl-C
     run: int = 1
+    skipped_regions: dict[str, str] = field(default_factory=dict)  # region -> why (no device data)
 
     @property
     def error_rate(self) -> float:
@@ -109,6 +110,8 @@ class Summary:
             lines.append(
                 f"  latency:     p50 {self.latency_p50_ms:.0f} ms, p99 {self.latency_p99_ms:.0f} ms"
             )
+        for region, why in self.skipped_regions.items():
+            lines.append(f"  skipped:     {region}: device data upload failed ({why})")
         if self.abandoned:
             lines.append(
                 f"  abandoned:   {self.abandoned} in-flight calls (will be redone on resume)"

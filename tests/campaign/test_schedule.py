@@ -33,64 +33,109 @@ class FakeClock:
 
 def test_pacing_at_the_quota_keeps_a_margin_and_stays_above_4_9() -> None:
     p = Pacing.for_rate(5.0)
-    assert p.interval == pytest.approx(1.015 / 5)
-    assert p.gate_interval == pytest.approx(1.005 / 5)
-    # six consecutive starts span more than one second, at both layers
-    assert 5 * p.gate_interval > 1.0 and 5 * p.interval > 5 * p.gate_interval
-    assert 4.9 <= p.schedule_rate < 5.0
+    assert p.interval == pytest.approx(1.017 / 5)
+    assert (p.capacity, p.gate_window) == (5, pytest.approx(1.014))
+    assert p.min_gap == pytest.approx(p.interval / 2)
+    # six consecutive starts span more than one second, at both layers, the gate a little less
+    assert 5 * p.interval > p.gate_window > 1.0
+    assert 4.9 < p.schedule_rate < 5.0
 
 
 def test_pacing_below_the_quota_keeps_the_requested_rate() -> None:
     p = Pacing.for_rate(2.0)
     assert p.interval == pytest.approx(0.5)
-    assert p.gate_interval == pytest.approx(0.495)
+    assert p.gate_window == pytest.approx(0.99 * 5 * 0.5)  # never much faster than asked
+    assert p.min_gap == pytest.approx(0.25)
 
 
 def test_pacing_above_the_quota_is_held_to_it() -> None:
-    assert Pacing.for_rate(50.0) == Pacing.for_rate((5.0).__class__(50.0))
     assert Pacing.for_rate(50.0).interval == pytest.approx(Pacing.for_rate(5.0).interval)
 
 
-@pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), "5"])
+def test_pacing_for_another_quota() -> None:
+    p = Pacing.for_rate(100.0, quota=100.0)
+    assert p.capacity == 100 and p.interval == pytest.approx(1.017 / 100)
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), "5", True])
 def test_pacing_refuses_nonsense_rates(rate: object) -> None:
     with pytest.raises(ValueError):
         Pacing.for_rate(rate)  # type: ignore[arg-type]
 
 
-def test_gate_spaces_releases_by_the_clock() -> None:
+def test_gate_holds_the_sixth_start_for_the_window() -> None:
     clock = FakeClock()
     record: list[float] = []
-    gate = PacingGate(0.25, clock=clock, sleep=clock.sleep, record=record)
+    gate = PacingGate(5, 1.25, 0.0, clock=clock, sleep=clock.sleep, record=record)
+    t0 = clock.now
+    waited = [gate.acquire() for _ in range(7)]
+    assert waited == [0.0] * 5 + [1.25, 0.0]  # a burst of five, then the window
+    assert record == [t0] * 5 + [t0 + 1.25] * 2
+    assert max_starts_in_window(record, 1.0) == 5
+    assert gate.releases == 7
+
+
+def test_gate_keeps_the_min_gap() -> None:
+    clock = FakeClock()
+    record: list[float] = []
+    gate = PacingGate(5, 1.0, 0.25, clock=clock, sleep=clock.sleep, record=record)
     waited = [gate.acquire() for _ in range(6)]
-    assert waited == [0.0] + [0.25] * 5
-    gaps = [b - a for a, b in itertools.pairwise(record)]
-    assert gaps == [0.25] * 5
-    assert max_starts_in_window(record, 1.0) == 5  # a closed window counts both ends
-    assert max_starts_in_window(record, 0.99) == 4
-    assert gate.releases == 6
+    assert waited == [0.0] + [0.25] * 5  # the gap binds; the window (0 + 1.0) never does
+    assert [b - a for a, b in itertools.pairwise(record)] == [0.25] * 5
 
 
-def test_gate_lets_a_late_caller_through_at_once() -> None:
+def test_gate_lets_punctual_callers_through_without_waiting() -> None:
     clock = FakeClock()
-    gate = PacingGate(0.2, clock=clock, sleep=clock.sleep)
-    gate.acquire()
-    clock.now += 5.0
-    assert gate.acquire() == 0.0
+    gate = Pacing.for_rate(5.0).gate(clock=clock, sleep=clock.sleep)
+    interval = Pacing.for_rate(5.0).interval
+    waits = []
+    for _ in range(20):
+        waits.append(gate.acquire())
+        clock.now += interval
+    assert waits == [0.0] * 20
 
 
-def test_gate_under_threads_never_releases_two_callers_too_close() -> None:
+def test_gate_holds_a_caller_after_a_late_one_only_as_needed() -> None:
+    clock = FakeClock()
+    p = Pacing.for_rate(5.0)
     record: list[float] = []
-    gate = PacingGate(0.002, record=record)
+    gate = p.gate(clock=clock, sleep=clock.sleep, record=record)
+    t0 = clock.now
+    for k in range(12):
+        clock.now = max(clock.now, t0 + k * p.interval + (0.010 if k == 0 else 0.0))
+        gate.acquire()
+    spans = [record[i + 5] - record[i] for i in range(len(record) - 5)]
+    assert min(spans) >= p.gate_window - 1e-9
+    assert record[5] == pytest.approx(record[0] + p.gate_window)  # held 7 ms, not 10
+    assert record[6] == pytest.approx(t0 + 6 * p.interval)  # back on the grid
+
+
+def test_gate_under_threads_never_breaks_its_rules() -> None:
+    record: list[float] = []
+    gate = PacingGate(3, 0.02, 0.002, record=record)
     threads = [
-        threading.Thread(target=lambda: [gate.acquire() for _ in range(10)]) for _ in range(8)
+        threading.Thread(target=lambda: [gate.acquire() for _ in range(6)]) for _ in range(8)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(record) == 80
-    gaps = [b - a for a, b in itertools.pairwise(record)]
-    assert min(gaps) >= 0.002
+    assert len(record) == 48
+    assert min(b - a for a, b in itertools.pairwise(record)) >= 0.002
+    assert min(record[i + 3] - record[i] for i in range(len(record) - 3)) >= 0.02
+
+
+def test_gate_is_a_rate_limiter_for_the_client() -> None:
+    from faceid_tools.ratelimit import RateLimiter
+
+    gate = Pacing.for_rate(5.0).gate()
+    assert isinstance(gate, RateLimiter)
+    slot = gate.reserve()
+    assert 0.0 <= slot.waited < 0.1 and gate.starts() == [slot.at]
+    with pytest.raises(ValueError):
+        PacingGate(0, 1.0)
+    with pytest.raises(ValueError):
+        PacingGate(5, 1.0, 2.0)
 
 
 def test_schedule_dispatches_on_a_constant_arrival_grid() -> None:

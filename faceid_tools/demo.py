@@ -1,0 +1,74 @@
+"""``python -m faceid_tools.demo`` (``make demo``): a fresh emulator, a one-minute campaign, reports.
+
+Starts the emulator in-process (real time, default profile), probes all 3 regions × 4 security
+levels at the quota with a progress bar into ``data/demo/calls.sqlite`` (started afresh each
+time), prints the summary and where the log is, then renders the analysis reports from that log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .campaign import CampaignResult, run_campaign
+
+DEMO_LOG = Path("data/demo/calls.sqlite")
+#: 12 cells × 24 calls = 288 calls: about a minute at the quota.
+DEMO_PER_CELL = 24
+REPORTS_DIR = Path("reports")
+
+
+def fresh_log(path: Path) -> Path:
+    """Remove a previous demo log (and its WAL files) so each demo starts from nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def run_demo_campaign(log: Path, *, per_cell: int, progress: bool) -> CampaignResult:
+    """Start a fresh emulator and run the demo campaign against it."""
+    from .emulator.server import Emulator
+
+    with Emulator(time_scale=1.0) as emu:
+        print(f"emulator at {emu.endpoint}; campaign of {12 * per_cell} calls", file=sys.stderr)
+        return run_campaign(emu, per_cell=per_cell, log=log, progress=progress)
+
+
+def report_step(log: Path, out_dir: Path = REPORTS_DIR) -> list[Path]:
+    """The report step: render the analysis notebooks on the demo log; return the HTML paths."""
+    from .report import render_reports
+
+    return render_reports(log, out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m faceid_tools.demo", description=__doc__)
+    parser.add_argument(
+        "--per-cell",
+        type=int,
+        default=DEMO_PER_CELL,
+        help=f"calls per region × level (default {DEMO_PER_CELL}: about a minute)",
+    )
+    parser.add_argument("--log", type=Path, default=DEMO_LOG, help=f"log file (default {DEMO_LOG})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true", help="skip rendering the reports")
+    args = parser.parse_args(argv)
+
+    log = fresh_log(args.log)
+    result = run_demo_campaign(log, per_cell=args.per_cell, progress=not args.quiet)
+    print(result.summary.format())
+    print(f"call log: {log.resolve()}")
+    if result.interrupted:
+        return 130
+    if args.no_report:
+        return 0
+    print("rendering the reports ...", file=sys.stderr)
+    for path in report_step(log):
+        print(f"report: {path.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
