@@ -116,8 +116,8 @@ def simulate(
     """Append ``n`` simulated GenerateReflectSequence calls to the call log at ``log_path``.
 
     ``profile`` is a :class:`Profile`, a profile file or a shipped profile name (default
-    ``"default"``); ``seed`` defaults to the profile's; ``start`` (UTC; ISO-8601 text or an aware
-    datetime) defaults to :data:`DEFAULT_START`; calls start ``1/rate`` seconds apart; ``retries``
+    ``"default"``); ``seed`` defaults to the profile's; ``start`` (ISO-8601 text or a datetime;
+    naive means UTC) defaults to :data:`DEFAULT_START`; calls start ``1/rate`` seconds apart; ``retries``
     extra attempts for retryable errors; ``campaign_id`` defaults to ``sim-<seed>-<start>``.
     Returns the number of rows written (attempts plus sequence downloads).
     """
@@ -151,7 +151,7 @@ def resolve_profile(profile: Profile | str | Path | None) -> Profile:
 
 
 def to_epoch_us(start: datetime | str | None) -> int:
-    """Microseconds since the Unix epoch of an aware datetime or ISO-8601 text (None: default)."""
+    """Microseconds since the Unix epoch of a datetime or ISO-8601 text (naive = UTC; None: default)."""
     if start is None:
         start = DEFAULT_START
     if isinstance(start, str):
@@ -159,8 +159,8 @@ def to_epoch_us(start: datetime | str | None) -> int:
             start = datetime.fromisoformat(start.strip().replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"start: not an ISO-8601 date/time: {start!r}") from None
-    if start.tzinfo is None:
-        raise ValueError(f"start must carry a time zone (e.g. Z), got {start.isoformat()}")
+    if start.tzinfo is None:  # a naive instant is taken as UTC, as load_calls reads the log
+        start = start.replace(tzinfo=UTC)
     delta = start.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 

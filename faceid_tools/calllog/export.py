@@ -145,6 +145,7 @@ def export(
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if not src.is_file():
         raise ExportError(f"{src}: no call log there")
+    columns, hi, fingerprint = _inspect(src)  # rows above ``hi`` wait for the next run
     out.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         try:
@@ -152,9 +153,10 @@ def export(
         except ParquetDatasetError as exc:
             raise ExportError(str(exc)) from None
         _recover(out, state)
-        state = state or _new_state(src)
+        if state is None:  # from now on readers go by the state, never by a glob
+            state = _new_state(src)
+            _write_state(out, state)
         lo = int(state["watermark"])
-        columns, hi, fingerprint = _inspect(src, lo)
         if state.get("source_fingerprint") not in (None, fingerprint):
             raise ExportError(
                 f"{out}: this dataset was exported from another log ({state.get('source')}); "
@@ -303,6 +305,12 @@ def _commit(
             "rows": added,
         },
     ]
+    _write_state(out, state)
+    return files
+
+
+def _write_state(out: Path, state: dict[str, Any]) -> None:
+    """Atomically replace the state file (fsynced before and after the rename)."""
     tmp_state = out / f".{STATE_FILE}.tmp"
     with open(tmp_state, "w", encoding="utf-8") as fh:
         json.dump(state, fh, indent=1)
@@ -310,7 +318,6 @@ def _commit(
         os.fsync(fh.fileno())
     os.replace(tmp_state, out / STATE_FILE)
     _fsync_dir(out)
-    return files
 
 
 # --- reading the log ----------------------------------------------------------------------------
@@ -322,7 +329,7 @@ def _connect(db: str) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, timeout=60.0)
 
 
-def _inspect(src: Path, watermark: int) -> tuple[tuple[str, ...], int, str | None]:
+def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None]:
     """The schema columns the log has, its highest id, and the fingerprint of its first row."""
     try:
         con = _connect(str(src))
