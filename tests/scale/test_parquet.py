@@ -1,0 +1,110 @@
+"""``load_parquet``: the dtypes of ``load_calls``, committed files only, corrupt parts named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandas.testing as pdt
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from faceid_tools.calllog.export import export
+from faceid_tools.calllog.load import load_calls
+from faceid_tools.calllog.parquet import (
+    ParquetDatasetError,
+    arrow_schema,
+    dataset_files,
+    is_parquet_dataset,
+    load_parquet,
+)
+from faceid_tools.calllog.schema import COLUMN_NAMES
+
+
+@pytest.fixture
+def dataset(small_log: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "ds"
+    export(small_log, out, chunk_rows=1500)
+    return out
+
+
+def test_is_parquet_dataset(dataset: Path, small_log: Path, tmp_path: Path) -> None:
+    assert is_parquet_dataset(dataset)
+    assert not is_parquet_dataset(small_log)
+    assert not is_parquet_dataset(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    assert not is_parquet_dataset(tmp_path / "empty")
+
+
+def test_load_calls_delegates_for_a_folder(dataset: Path, small_log: Path) -> None:
+    pdt.assert_frame_equal(load_calls(dataset), load_calls(small_log))
+
+
+def test_columns_and_campaign_filter(dataset: Path, small_log: Path) -> None:
+    full = load_calls(small_log)
+    some = load_parquet(dataset, columns=["region", "latency_ms"])
+    assert list(some.columns) == ["region", "latency_ms"]
+    pdt.assert_frame_equal(some, full[["region", "latency_ms"]])
+    campaign = full["campaign_id"].iloc[0]
+    one = load_parquet(dataset, campaign_id=campaign)
+    pdt.assert_frame_equal(one, full[full["campaign_id"] == campaign].reset_index(drop=True))
+    assert load_parquet(dataset, campaign_id="no-such-campaign").empty
+    with pytest.raises(ValueError, match="unknown"):
+        load_parquet(dataset, columns=["nope"])
+
+
+def test_uncommitted_files_are_not_read(dataset: Path, small_log: Path) -> None:
+    stray = dataset / "day=2026-03-01" / "part-000000999990-000000999999.parquet"
+    pq.write_table(pq.read_table(dataset_files(dataset)[0]), stray)
+    pdt.assert_frame_equal(load_parquet(dataset), load_calls(small_log))
+    assert stray not in dataset_files(dataset)
+
+
+def test_a_plain_hive_folder_without_state_is_read(small_log: Path, tmp_path: Path) -> None:
+    df = load_calls(small_log)
+    folder = tmp_path / "hive"
+    table = pa.Table.from_pandas(df, preserve_index=False).cast(arrow_schema())
+    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+        mask = pa.compute.equal(pa.compute.strftime(table["started_at"], format="%Y-%m-%d"), day)
+        (folder / f"day={day}").mkdir(parents=True)
+        pq.write_table(table.filter(mask), folder / f"day={day}" / "data.parquet")
+    assert is_parquet_dataset(folder)
+    pdt.assert_frame_equal(load_parquet(folder), df)
+
+
+def test_a_corrupt_part_is_named(dataset: Path) -> None:
+    victim = dataset_files(dataset)[1]
+    data = bytearray(victim.read_bytes())
+    data[-12:] = b"\x00" * 12  # the footer length and magic
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ParquetDatasetError, match=str(victim.name)):
+        load_parquet(dataset)
+
+
+def test_a_damaged_column_chunk_is_named(dataset: Path) -> None:
+    victim = dataset_files(dataset)[0]
+    data = bytearray(victim.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = b"\xa5" * 400
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ParquetDatasetError, match=str(victim.name)):
+        load_parquet(dataset)
+
+
+def test_a_missing_committed_part_is_named(dataset: Path) -> None:
+    victim = dataset_files(dataset)[-1]
+    victim.unlink()
+    with pytest.raises(ParquetDatasetError, match="missing"):
+        load_parquet(dataset)
+
+
+def test_a_broken_state_file_is_named(dataset: Path) -> None:
+    (dataset / "_export_state.json").write_text("{not json")
+    with pytest.raises(ParquetDatasetError, match=r"_export_state\.json"):
+        load_parquet(dataset)
+
+
+def test_all_columns_in_schema_order(dataset: Path) -> None:
+    assert tuple(load_parquet(dataset).columns) == COLUMN_NAMES
+    assert isinstance(load_parquet(dataset)["region"].dtype, pd.CategoricalDtype)
