@@ -31,6 +31,9 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability --out docs/reliability.md
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
