@@ -4,10 +4,13 @@
 
 * a pandas DataFrame shaped like :func:`faceid_tools.load_calls` returns it → the pandas path;
 * a path to a SQLite call log (or a ``CallLog``) → loaded with ``load_calls``, then the pandas path;
-* a path to a Parquet dataset folder (hive ``day=YYYY-MM-DD/`` partitions, ``*.parquet`` files, as
-  ``faceid-tools export`` writes it), a :class:`ParquetDataset`, or a DataFrame that ``load_calls``
-  returned for such a folder (``attrs["source"]`` names it) → the DuckDB path: aggregates are
-  computed in SQL over ``read_parquet`` and only they reach pandas.
+* a path to a Parquet dataset folder (hive ``day=YYYY-MM-DD/`` partitions, as ``faceid-tools
+  export`` writes it) or a :class:`ParquetDataset` → the DuckDB path: aggregates are computed in
+  SQL over ``read_parquet`` of the dataset's committed files, and only they reach pandas.
+
+A DataFrame that ``load_calls`` returned for a Parquet folder takes the pandas path (it may have
+been filtered since); the results are the same, only slower to get at scale.  Values of the coded
+columns outside the schema's categories count as missing on both paths, as ``load_calls`` has it.
 
 Group keys are call-log column names (``region``, ``security_level``, ``endpoint``, ``campaign_id``,
 ``error_code``, ...) or the derived ``hour`` and ``day`` (UTC, from ``started_at``).
@@ -53,9 +56,11 @@ class ParquetDataset:
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
 
-    @property
-    def glob(self) -> str:
-        return str(self.path / "**" / "*.parquet")
+    def files(self) -> list[Path]:
+        """The committed Parquet files (never a part an interrupted export left behind)."""
+        from ..calllog.parquet import dataset_files
+
+        return dataset_files(self.path)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ class PandasSource:
         if sel.action is not None:
             df = df[_col(df, "action") == sel.action]
         if sel.first_attempt:
-            df = df[df["attempt"] == 1]
+            df = df[(df["attempt"] == 1).to_numpy(dtype=bool, na_value=False)]
         if sel.call_level:
             df = _with_call_level(df, self.frame)
         if sel.final_attempt:
@@ -155,13 +160,14 @@ def _unpivot(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column as plain values, with '' read as missing for the coded string columns."""
-    s = df[name]
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
+    """A column as plain Python values (missing → None), '' read as missing for coded columns."""
+    plain = df[name].astype(object)
+    missing = plain.isna().to_numpy(dtype=bool, copy=True)
     if name in _EMPTY_IS_NULL:
-        s = s.where(s.notna() & (s != ""), None)
-    return s
+        missing |= (plain.where(~missing, "") == "").to_numpy(dtype=bool)
+    if name in CATEGORIES:
+        missing |= ~plain.isin(CATEGORIES[name]).to_numpy(dtype=bool)
+    return plain.where(~missing, None)
 
 
 def _final_attempts(df: pd.DataFrame) -> pd.DataFrame:
@@ -195,32 +201,44 @@ class DuckSource:
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
 
     def __init__(self, dataset: ParquetDataset):
+        self._con: duckdb.DuckDBPyConnection | None = None
         self.dataset = dataset
-        files = [p for p in dataset.path.glob("**/*.parquet") if p.is_file()]
-        if not files:
-            raise FileNotFoundError(f"no *.parquet files under {dataset.path}")
+        self.files = dataset.files()
+        if not self.files:
+            raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
         self.types = dict(self._describe())
         self.columns = frozenset(self.types)
+        #: Coded columns holding values outside their categories: read through a CASE that makes
+        #: those missing (as load_calls does).  Found by :meth:`check_categories` on the grouped
+        #: results; the usual clean dataset never pays for the CASE.
+        self.strict: set[str] = set()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        import duckdb
+        """This source's in-memory DuckDB connection (UTC session time zone), made on first use."""
+        if self._con is None:
+            import duckdb
 
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET preserve_insertion_order = false")
-        return con
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET preserve_insertion_order = false")
+            self._con = con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __del__(self) -> None:
+        self.close()
 
     @property
     def table_sql(self) -> str:
-        path = self.dataset.glob.replace("'", "''")
-        return f"read_parquet('{path}', hive_partitioning = true, union_by_name = true)"
+        files = ", ".join(_lit(str(f)) for f in self.files)
+        return f"read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
 
     def _describe(self) -> list[tuple[str, str]]:
-        con = self.connect()
-        try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM {self.table_sql}").fetchall()
-        finally:
-            con.close()
+        rows = self.connect().execute(f"DESCRIBE SELECT * FROM {self.table_sql}").fetchall()
         return [(str(r[0]), str(r[1])) for r in rows]
 
     def time_bucket_sql(self, key: str) -> str:
@@ -252,7 +270,7 @@ class DuckSource:
         missing = needed - self.columns
         if missing:
             raise ValueError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
-        cols = ", ".join(_sql_col(c) for c in sorted(needed))
+        cols = ", ".join(self._col_sql(c) for c in sorted(needed))
         sql = f"SELECT {cols} FROM {self.table_sql}"
         conds = []
         if sel.action is not None:
@@ -265,7 +283,7 @@ class DuckSource:
             grs = f"action = {_lit(GRS)}"
             sql = (
                 f"WITH r AS ({sql}), lv AS (SELECT call_id, max(security_level) AS lvl "
-                f"FROM (SELECT {_sql_col('call_id')}, {_sql_col('security_level')} "
+                f"FROM (SELECT call_id, {self._col_sql('security_level')} "
                 f"FROM {self.table_sql} WHERE {grs}) WHERE security_level IS NOT NULL "
                 "AND call_id IS NOT NULL GROUP BY call_id) "
                 "SELECT r.* REPLACE (coalesce(r.security_level, lv.lvl) AS security_level) "
@@ -288,11 +306,37 @@ class DuckSource:
         if sel.outcome is not None:
             conds.append(f"outcome = {_lit(sel.outcome)}")
         conds += [f"{name} = {_lit(value)}" for name, value in sel.where]
-        conds += [f"{name} IS NOT NULL" for name in sel.not_null]
+        conds += [self._present_sql(name) for name in sel.not_null]
         key_exprs = [f"{self.time_bucket_sql(k)} AS {k}" if k in TIME_KEYS else k for k in keys]
         select = ", ".join([*key_exprs, *columns]) or "1 AS one"
         where = (" WHERE " + " AND ".join(conds)) if conds else ""
         return f"SELECT {select} FROM ({sql}){where}"
+
+    def _col_sql(self, name: str) -> str:
+        if name in self.strict:  # as load_calls: values outside the categories are missing
+            return f"CASE WHEN {name} IN ({_categories_sql(name)}) THEN {name} END AS {name}"
+        if name in _EMPTY_IS_NULL and name not in CATEGORIES:
+            return f"nullif({name}, '') AS {name}"
+        return name
+
+    def _present_sql(self, name: str) -> str:
+        if name in CATEGORIES:
+            return f"{name} IN ({_categories_sql(name)})"
+        return f"{name} IS NOT NULL"
+
+    def check_categories(self, frame: pd.DataFrame, keys: Sequence[str]) -> bool:
+        """True (and those columns made strict) if coded keys in ``frame`` hold foreign values."""
+        found = False
+        for key in keys:
+            if key in CATEGORIES and key not in self.strict:
+                values = frame[key].astype(object)
+                if (
+                    not values.isna().all()
+                    and not values[values.notna()].isin(CATEGORIES[key]).all()
+                ):
+                    self.strict.add(key)
+                    found = True
+        return found
 
     def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame:
         """Run ``sql`` (``{src}`` already substituted) with small DataFrames registered by name."""
@@ -303,11 +347,12 @@ class DuckSource:
             log.debug("duckdb: %s", sql)
             return con.execute(sql).df()
         finally:
-            con.close()
+            for name in tables:
+                con.unregister(name)
 
 
-def _sql_col(name: str) -> str:
-    return f"nullif({name}, '') AS {name}" if name in _EMPTY_IS_NULL else name
+def _categories_sql(name: str) -> str:
+    return ", ".join(_lit(c) for c in CATEGORIES[name])
 
 
 def _lit(value: Any) -> str:
@@ -328,9 +373,6 @@ def resolve(data: Any) -> Source:
     if isinstance(data, ParquetDataset):
         return DuckSource(data)
     if isinstance(data, pd.DataFrame):
-        source = data.attrs.get("source")
-        if source is not None and _is_parquet_dataset(Path(str(source))):
-            return DuckSource(ParquetDataset(Path(str(source))))
         return PandasSource(data)
     path: Path | None = None
     if isinstance(data, str | os.PathLike):
@@ -352,7 +394,9 @@ def resolve(data: Any) -> Source:
 
 
 def _is_parquet_dataset(path: Path) -> bool:
-    return path.is_dir() and any(path.glob("**/*.parquet"))
+    from ..calllog.parquet import is_parquet_dataset
+
+    return is_parquet_dataset(path)
 
 
 # -- result shaping ----------------------------------------------------------------------------
@@ -365,7 +409,8 @@ def finish_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         values = frame[key]
         if key in TIME_KEYS:
             if not isinstance(values.dtype, pd.DatetimeTZDtype):
-                values = pd.to_datetime(values.astype("int64") * TIME_KEYS[key], unit="s", utc=True)
+                seconds = pd.to_numeric(values.astype(object), errors="coerce") * TIME_KEYS[key]
+                values = pd.to_datetime(seconds, unit="s", utc=True)
             frame[key] = values.astype("datetime64[ns, UTC]")
         elif key in CATEGORIES:
             plain = values.astype(object).where(values.notna(), None)

@@ -60,11 +60,14 @@ def counts(
         if value:
             res["n_value"] = g["_v"].sum().astype("int64")
         return res.reset_index()
-    base = src.base_sql(sel, keys, [value] if value else [])
     group = f" GROUP BY {_key_list(keys)}" if keys else ""
     sel_keys = f"{_key_list(keys)}, " if keys else ""
     extra = f", count({value}) AS n_value" if value else ""
-    return src.query(f"SELECT {sel_keys}count(*) AS count{extra} FROM ({base}){group}")
+    while True:
+        base = src.base_sql(sel, keys, [value] if value else [])
+        out = src.query(f"SELECT {sel_keys}count(*) AS count{extra} FROM ({base}){group}")
+        if not src.check_categories(out, keys):
+            return out
 
 
 def sums(src: Source, sel: Selection, keys: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
@@ -145,6 +148,9 @@ def _order_stats_pandas(
         pos = np.arange(1, len(df) + 1)
         size = np.full(len(df), len(df))
     starts = np.flatnonzero(pos == 1)
+    prime = getattr(ranks, "prime", None)
+    if prime is not None:
+        prime(size[starts])
     values = df[column].to_numpy()
     rows = []
     for start in starts:
@@ -177,6 +183,9 @@ def _plan_clusters(
     index of the point serving each rank name.
     """
     sizes = groups["n"].to_numpy(dtype="int64")
+    prime = getattr(ranks, "prime", None)
+    if prime is not None:
+        prime(sizes)
     order = np.argsort(sizes, kind="stable")
     cluster_of = np.zeros(len(groups), dtype=np.int64)
     clusters: list[list[_Point]] = [[]]

@@ -36,8 +36,10 @@ __all__ = [
     "newcombe_interval",
     "quantile_ci_coverage",
     "quantile_ci_ranks",
+    "quantile_ci_ranks_many",
     "quantile_label",
     "quantile_rank",
+    "quantile_ranks_many",
     "wilson_interval",
     "z_value",
 ]
@@ -69,10 +71,16 @@ def quantile_label(q: float) -> str:
 
 def quantile_rank(n: int, q: float) -> int:
     """1-based rank of the q-quantile estimate among n sorted values: ``max(1, ceil(q·n))``."""
+    return int(quantile_ranks_many(np.array([n]), q)[0])
+
+
+def quantile_ranks_many(ns: np.ndarray, q: float) -> np.ndarray:
+    """:func:`quantile_rank` for an array of sizes (0 where n < 1)."""
     frac = _check_q(q)
-    if n < 1:
-        return 0
-    return max(1, -((-frac.numerator * int(n)) // frac.denominator))
+    n = np.asarray(ns, dtype=object)
+    num, den = frac.numerator, frac.denominator
+    ranks = np.array([max(1, -((-num * int(k)) // den)) if k >= 1 else 0 for k in n], dtype="int64")
+    return ranks.reshape(np.shape(ns))
 
 
 def quantile_ci_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int]:
@@ -81,14 +89,25 @@ def quantile_ci_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, 
     ``P(x_(l) ≤ ξ_q ≤ x_(u)) ≥ confidence`` for any continuous distribution.  A rank of 0 means
     that bound does not exist for this n (too few values); the caller reports it as NaN.
     """
+    lo, hi = quantile_ci_ranks_many(np.array([n]), q, confidence)
+    return int(lo[0]), int(hi[0])
+
+
+def quantile_ci_ranks_many(
+    ns: np.ndarray, q: float, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`quantile_ci_ranks` for an array of sizes, in one vectorised binomial call each."""
     _check_q(q)
     _check_confidence(confidence)
-    if n < 1:
-        return 0, 0
+    n = np.asarray(ns, dtype="int64")
     alpha = 1 - confidence
-    lo = int(binom.ppf(alpha / 2, n, q))
-    hi = int(binom.ppf(1 - alpha / 2, n, q)) + 1
-    return (lo if 1 <= lo <= n else 0), (hi if 1 <= hi <= n else 0)
+    safe = np.maximum(n, 1)
+    lo = binom.ppf(alpha / 2, safe, q).astype("int64")
+    hi = binom.ppf(1 - alpha / 2, safe, q).astype("int64") + 1
+    valid = n >= 1
+    lo = np.where(valid & (lo >= 1) & (lo <= n), lo, 0)
+    hi = np.where(valid & (hi >= 1) & (hi <= n), hi, 0)
+    return lo, hi
 
 
 def quantile_ci_coverage(n: int, q: float, lo: int, hi: int) -> float:

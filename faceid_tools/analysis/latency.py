@@ -11,10 +11,11 @@ import pandas as pd
 
 from . import _engine
 from ._data import GRS, Attempts, Selection, check_keys, finish_keys, resolve
-from .intervals import quantile_ci_ranks, quantile_label, quantile_rank
+from .intervals import quantile_ci_ranks_many, quantile_label, quantile_ranks_many
 
 __all__ = [
     "DEFAULT_QUANTILES",
+    "QuantileRanks",
     "latency_ecdf",
     "latency_summary",
     "quantile_ranks",
@@ -25,21 +26,49 @@ __all__ = [
 DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99)
 
 
+class QuantileRanks:
+    """Ranks of quantile estimates and their intervals: ``pXX``, ``pXX_lo``, ``pXX_hi`` per quantile.
+
+    Called with n it returns the ranks of a group of n; :meth:`prime` computes many sizes in one
+    vectorised pass (the DuckDB path knows every group's n before it picks order statistics).
+    ``extra`` adds fixed ranks: ``{"min": 1, "max": -1}`` (−1 is n).
+    """
+
+    def __init__(
+        self,
+        quantiles: Sequence[float],
+        confidence: float,
+        extra: Mapping[str, int] | None = None,
+    ) -> None:
+        self.labels = [(quantile_label(q), float(q)) for q in quantiles]
+        self.confidence = confidence
+        self.extra = dict(extra or {})
+        self._cache: dict[int, dict[str, int]] = {}
+
+    def prime(self, ns: Sequence[int] | np.ndarray) -> None:
+        todo = np.array(sorted({int(n) for n in ns} - set(self._cache)), dtype="int64")
+        if todo.size == 0:
+            return
+        columns: dict[str, np.ndarray] = {}
+        for label, q in self.labels:
+            lo, hi = quantile_ci_ranks_many(todo, q, self.confidence)
+            columns[label] = quantile_ranks_many(todo, q)
+            columns[f"{label}_lo"] = lo
+            columns[f"{label}_hi"] = hi
+        for i, n in enumerate(todo.tolist()):
+            ranks = {name: int(col[i]) for name, col in columns.items()}
+            ranks.update({name: (n if r == -1 else r) for name, r in self.extra.items()})
+            self._cache[n] = ranks
+
+    def __call__(self, n: int) -> Mapping[str, int]:
+        if n not in self._cache:
+            self.prime([n])
+        return self._cache[n]
+
+
 def quantile_ranks(quantiles: Sequence[float], confidence: float) -> _engine.RankFn:
     """The rank function for ``quantiles``: ``pXX``, ``pXX_lo``, ``pXX_hi`` per quantile."""
-    labels = [(quantile_label(q), float(q)) for q in quantiles]
-
-    @functools.lru_cache(maxsize=4096)
-    def ranks(n: int) -> Mapping[str, int]:
-        out: dict[str, int] = {}
-        for label, q in labels:
-            lo, hi = quantile_ci_ranks(n, q, confidence)
-            out[label] = quantile_rank(n, q)
-            out[f"{label}_lo"] = lo
-            out[f"{label}_hi"] = hi
-        return out
-
-    return ranks
+    return QuantileRanks(quantiles, confidence)
 
 
 def _selection(action: str | None, outcome: str | None, attempts: Attempts) -> Selection:

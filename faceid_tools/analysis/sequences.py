@@ -9,8 +9,7 @@ the sequence equal to the level requested.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,8 @@ from ._data import (
     resolve,
 )
 from .errors import rate_table
-from .intervals import quantile_ci_ranks, quantile_label, quantile_rank
+from .intervals import quantile_label
+from .latency import QuantileRanks
 
 __all__ = [
     "PROPERTY_UNITS",
@@ -193,14 +193,7 @@ def sequence_properties(
         raise ValueError(f"unknown sequence properties {sorted(unknown)}; known: {SEQ_PROPERTIES}")
     src = resolve(data)
     labels = [(quantile_label(q), float(q)) for q in quantiles]
-
-    @functools.lru_cache(maxsize=4096)
-    def ranks(n: int) -> Mapping[str, int]:
-        out = {"min": 1, "max": n}
-        for label, q in labels:
-            lo, hi = quantile_ci_ranks(n, q, confidence)
-            out.update({label: quantile_rank(n, q), f"{label}_lo": lo, f"{label}_hi": hi})
-        return out
+    ranks = QuantileRanks(quantiles, confidence, extra={"min": 1, "max": -1})
 
     sel = _selection(keys, unpivot=tuple(properties))
     gkeys = [*keys, "property"]

@@ -1,16 +1,15 @@
 """Call logs for the analysis tests, drawn straight from a behaviour profile (no HTTP).
 
-``draw_log`` builds a DataFrame with every call-log column and the types ``load_calls`` gives
-(categoricals with the schema's categories, tz-aware UTC ``started_at``): GenerateReflectSequence
-attempts (retries of retryable errors share a ``call_id``) and, for each successful call, a
-DownloadSequence row whose ``seq_*`` columns describe real FRSQ bytes (duplicates and corrupted
-bytes as the profile draws them).  ``write_parquet`` writes it as a hive-partitioned dataset.
+``draw_log`` builds a DataFrame with every call-log column, typed by ``load_calls``'s own
+``apply_types``: GenerateReflectSequence attempts (retries of retryable errors share a ``call_id``)
+and, optionally, for each successful call a DownloadSequence row whose ``seq_*`` columns describe
+real FRSQ bytes (duplicates and corrupted bytes as the profile draws them).  ``write_parquet``
+writes a frame as a hive-partitioned dataset with pyarrow; ``write_sqlite`` through ``CallLog``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
+import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -20,13 +19,15 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from faceid_tools import seqformat
-from faceid_tools.calllog.schema import CATEGORIES, COLUMNS, create_table_sql
+from faceid_tools.calllog.load import apply_types
+from faceid_tools.calllog.schema import COLUMNS, INSERT_COLUMNS
+from faceid_tools.calllog.store import CallLog
 from faceid_tools.emulator.profile import BehaviourModel, Profile
 from faceid_tools.regions import REGIONS
 from faceid_tools.sequences import properties
 
 LEVELS = ("1", "2", "3", "4")
-RETRYABLE = {"InternalError", "ServiceUnavailable"}
+RETRYABLE = frozenset({"InternalError", "ServiceUnavailable"})
 
 
 def draw_log(
@@ -37,78 +38,60 @@ def draw_log(
     regions: Iterable[str] = REGIONS,
     levels: Iterable[str] = LEVELS,
     retries: int = 0,
-    downloads: bool = True,
+    downloads: bool = False,
     start: str = "2026-03-01T00:00:00Z",
     rate: float = 5.0,
 ) -> pd.DataFrame:
-    """A schema-shaped call log of ``per_cell`` logical calls per region × level."""
+    """A schema-shaped call log of ``per_cell`` logical calls per region × level.
+
+    Rows are shuffled and spaced by exponential gaps (``rate`` per second) from ``start``.
+    """
     model = BehaviourModel(profile, seed)
     rng = np.random.default_rng(seed + 1)
-    rows: list[dict[str, object]] = []
+    parts: list[pd.DataFrame] = []
     seq_rows: list[dict[str, object]] = []
-    blobs: list[bytes] = []
     for region in regions:
         for level in levels:
             n = per_cell if isinstance(per_cell, int) else per_cell.get((region, level), 0)
             if n <= 0:
                 continue
-            call_ids = [f"{seed}-{region}-{level}-{i:06d}" for i in range(n)]
+            call_ids = np.array([f"{seed}-{region}-{level}-{i:06d}" for i in range(n)], object)
             pending = np.arange(n)
+            blobs: list[bytes] = []  # a duplicate repeats an earlier sequence of its cell
             for attempt in range(1, retries + 2):
                 d = model.draw_many(region, level, len(pending))
-                for j, idx in enumerate(pending):
-                    code = d["error_code"][j]
-                    rows.append(
+                codes = d["error_code"]
+                ok = np.array([c is None for c in codes])
+                parts.append(
+                    pd.DataFrame(
                         {
-                            "call_id": call_ids[idx],
+                            "call_id": call_ids[pending],
                             "attempt": attempt,
                             "campaign_id": f"seed-{seed}",
                             "action": "GenerateReflectSequence",
                             "region": region,
                             "endpoint": f"faceid.{region}.tencentcloudapi.com",
                             "security_level": level,
-                            "queued_ms": float(rng.exponential(5.0)),
-                            "latency_ms": float(d["latency_ms"][j]),
+                            "queued_ms": rng.exponential(5.0, len(pending)),
+                            "latency_ms": d["latency_ms"],
                             "http_status": 200,
-                            "outcome": "ok" if code is None else "api_error",
-                            "error_code": code,
-                            "request_id": str(uuid.UUID(int=int(rng.integers(2**62)))),
+                            "outcome": np.where(ok, "ok", "api_error"),
+                            "error_code": codes,
                         }
                     )
-                    if code is None and downloads:
-                        if d["duplicate"][j] and blobs:
-                            blob = blobs[int(rng.integers(len(blobs)))]
-                        else:
-                            blob = seqformat.encode(seqformat.generate(int(level)))
-                            blobs.append(blob)
-                        md5 = __import__("hashlib").md5(blob).hexdigest()
-                        stored = blob
-                        if d["corrupt"][j]:
-                            stored = bytes([blob[0] ^ 0xFF]) + blob[1:]
-                        props = properties(stored, md5)
+                )
+                if downloads:
+                    for j in np.flatnonzero(ok):
                         seq_rows.append(
-                            {
-                                "call_id": call_ids[idx],
-                                "attempt": 1,
-                                "campaign_id": f"seed-{seed}",
-                                "action": "DownloadSequence",
-                                "region": region,
-                                "endpoint": "127.0.0.1",
-                                "security_level": None,
-                                "queued_ms": 0.0,
-                                "latency_ms": float(rng.lognormal(3, 0.5)),
-                                "http_status": 200,
-                                "outcome": "ok" if props["seq_md5_ok"] else "integrity_error",
-                                "error_code": None if props["seq_md5_ok"] else "IntegrityError",
-                                "sequence_md5": md5,
-                                **props,
-                            }
+                            _download_row(
+                                call_ids[pending[j]], region, level, d, j, blobs, rng, seed
+                            )
                         )
-                retry = [idx for j, idx in enumerate(pending) if d["error_code"][j] in RETRYABLE]
-                pending = np.array(retry, dtype=int)
+                retry = np.array([c in RETRYABLE for c in codes], dtype=bool)
+                pending = pending[retry]
                 if len(pending) == 0:
                     break
-    frame = pd.DataFrame(rows + seq_rows)
+    frame = pd.concat([*parts, pd.DataFrame(seq_rows)], ignore_index=True)
     order = np.random.default_rng(seed + 2).permutation(len(frame))
     frame = frame.iloc[order].reset_index(drop=True)
     gaps = np.random.default_rng(seed + 3).exponential(1 / rate, len(frame))
@@ -116,38 +99,60 @@ def draw_log(
     return schema_frame(frame)
 
 
+def _download_row(
+    call_id: str,
+    region: str,
+    level: str,
+    d: Mapping[str, np.ndarray],
+    j: int,
+    blobs: list[bytes],
+    rng: np.random.Generator,
+    seed: int,
+) -> dict[str, object]:
+    if d["duplicate"][j] and blobs:
+        blob = blobs[int(rng.integers(len(blobs)))]
+    else:
+        blob = seqformat.encode(seqformat.generate(int(level)))
+        blobs.append(blob)
+    md5 = hashlib.md5(blob).hexdigest()
+    stored = bytes([blob[0] ^ 0xFF]) + blob[1:] if d["corrupt"][j] else blob
+    props = properties(stored, md5)
+    return {
+        "call_id": call_id,
+        "attempt": 1,
+        "campaign_id": f"seed-{seed}",
+        "action": "DownloadSequence",
+        "region": region,
+        "endpoint": "127.0.0.1",
+        "security_level": None,
+        "queued_ms": 0.0,
+        "latency_ms": float(rng.lognormal(3, 0.5)),
+        "http_status": 200,
+        "outcome": "ok" if props["seq_md5_ok"] else "integrity_error",
+        "error_code": None if props["seq_md5_ok"] else "IntegrityError",
+        "sequence_md5": md5,
+        **props,
+    }
+
+
 def schema_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every call-log column, in schema order, with the types ``load_calls`` gives."""
+    """Every call-log column, in schema order, typed by ``load_calls``'s own ``apply_types``."""
     out = pd.DataFrame(index=frame.index)
     for col in COLUMNS:
-        values = frame[col.name] if col.name in frame else pd.Series(None, index=frame.index)
         if col.name == "id":
             out["id"] = np.arange(1, len(frame) + 1, dtype="int64")
-        elif col.kind == "category":
-            out[col.name] = pd.Categorical(
-                values.astype(object).where(values.notna(), None), categories=CATEGORIES[col.name]
-            )
-        elif col.kind == "time":
-            out[col.name] = pd.to_datetime(values, utc=True)
-        elif col.kind == "float":
-            out[col.name] = pd.to_numeric(values).astype("float64")
-        elif col.kind == "int":
-            out[col.name] = pd.array(values.astype(object).where(values.notna(), None), "Int64")
-        elif col.kind == "bool":
-            out[col.name] = pd.array(
-                values.astype(object)
-                .where(values.notna(), None)
-                .map(lambda v: None if v is None else bool(v)),
-                "boolean",
-            )
+        elif col.name == "simulated":
+            out["simulated"] = 1
+        elif col.name in frame:
+            values = frame[col.name].astype(object)
+            out[col.name] = values.where(values.notna(), None)
         else:
-            out[col.name] = values.astype(object).where(values.notna(), None).astype("str")
-    out["simulated"] = pd.array([True] * len(out), "boolean")
-    return out
+            out[col.name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return apply_types(out)
 
 
 def write_parquet(frame: pd.DataFrame, out_dir: Path, *, rows_per_file: int = 50_000) -> Path:
-    """Write ``frame`` as a hive-partitioned Parquet dataset (``day=YYYY-MM-DD/``)."""
+    """Write ``frame`` as a hive-partitioned Parquet dataset (``day=YYYY-MM-DD/``) with pyarrow."""
     table = pa.Table.from_pandas(
         frame.assign(day=frame["started_at"].dt.strftime("%Y-%m-%d")), preserve_index=False
     )
@@ -164,29 +169,22 @@ def write_parquet(frame: pd.DataFrame, out_dir: Path, *, rows_per_file: int = 50
 
 
 def write_sqlite(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as a SQLite call log with the schema's table (as the client writes it)."""
-    con = sqlite3.connect(path)
-    try:
-        con.execute(create_table_sql())
-        cols = [c.name for c in COLUMNS if c.name != "id"]
-        records = []
-        for rec in frame[cols].astype(object).itertuples(index=False):
-            row = []
-            for name, v in zip(cols, rec, strict=True):
-                if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    row.append(None)
-                elif name == "started_at":
-                    row.append(pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-                elif isinstance(v, bool | np.bool_):
-                    row.append(int(v))
-                else:
-                    row.append(v)
-            records.append(row)
-        con.executemany(
-            f"INSERT INTO calls ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-            records,
-        )
-        con.commit()
-    finally:
-        con.close()
+    """Write ``frame``'s rows, in order, to a SQLite call log through :class:`CallLog`."""
+    records = []
+    for rec in frame[list(INSERT_COLUMNS)].astype(object).itertuples(index=False):
+        row: list[object] = []
+        for name, v in zip(INSERT_COLUMNS, rec, strict=True):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+                row.append(None)
+            elif name == "started_at":
+                row.append(pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+            elif isinstance(v, bool | np.bool_):
+                row.append(int(v))
+            elif isinstance(v, np.generic):
+                row.append(v.item())
+            else:
+                row.append(v)
+        records.append(tuple(row))
+    with CallLog(path) as log:
+        log.record_many(records)
     return path
