@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,15 @@ from .intervals import (
 __all__ = ["compare_error_rates", "compare_latency"]
 
 
-def _check(between: str, within: str | None) -> tuple[list[str], str]:
-    keys = check_keys((within, between) if within else (between,))
+Within = str | Sequence[str] | None
+Family = Literal["all", "within"]
+
+
+def _check(between: str, within: Within, family: str) -> tuple[list[str], str]:
+    if family not in ("all", "within"):
+        raise ValueError(f"family must be 'all' or 'within', got {family!r}")
+    inner = [] if within is None else [within] if isinstance(within, str) else list(within)
+    keys = check_keys((*inner, between))
     return list(keys[:-1]), keys[-1]
 
 
@@ -86,8 +93,17 @@ def _side(
     return merge_null_safe(pairs, renamed, [*within, side])
 
 
-def _finish(out: pd.DataFrame, within: list[str], alpha: float) -> pd.DataFrame:
-    out["p_holm"] = holm(out["p_value"].to_numpy(dtype=float))
+def _finish(out: pd.DataFrame, within: list[str], alpha: float, family: str) -> pd.DataFrame:
+    p = out["p_value"].to_numpy(dtype=float)
+    if family == "within" and within and len(out):
+        adjusted = np.full(len(out), np.nan)
+        codes = out.groupby(within, dropna=False, sort=False, observed=True).ngroup()
+        for code in np.unique(codes.to_numpy()):
+            rows = np.flatnonzero(codes.to_numpy() == code)
+            adjusted[rows] = holm(p[rows])
+        out["p_holm"] = adjusted
+    else:
+        out["p_holm"] = holm(p)
     out["significant"] = (out["p_holm"] < alpha).astype(bool)
     return out.reset_index(drop=True)
 
@@ -96,21 +112,23 @@ def compare_latency(
     data: Any,
     between: str = "region",
     *,
-    within: str | None = None,
+    within: Within = None,
     attempts: Attempts = "all",
     action: str | None = GRS,
     column: str = "latency_ms",
     confidence: float = 0.95,
     alpha: float = 0.05,
+    family: Family = "all",
 ) -> pd.DataFrame:
     """Pairwise latency comparison of the ``between`` groups (within each ``within`` group).
 
-    One row per pair: ``a``, ``b``, ``n_a``, ``n_b``, ``median_a``, ``median_b``, ``diff``
-    (``median_a − median_b``, ms) with ``diff_lo``/``diff_hi``, ``u_statistic`` (U of a),
-    ``p_value`` (Mann–Whitney), ``p_holm`` and ``significant`` (``p_holm < alpha``).  Successful
-    calls only.
+    One row per pair: the ``within`` keys, ``a``, ``b``, ``n_a``, ``n_b``, ``median_a``,
+    ``median_b``, ``diff`` (``median_a − median_b``, ms) with ``diff_lo``/``diff_hi``,
+    ``u_statistic`` (U of a), ``p_value`` (Mann–Whitney), ``p_holm`` and ``significant``
+    (``p_holm < alpha``).  Successful calls only.  Holm's correction runs over every pair
+    reported (``family="all"``) or separately within each ``within`` group (``"within"``).
     """
-    within_keys, between_key = _check(between, within)
+    within_keys, between_key = _check(between, within, family)
     keys = [*within_keys, between_key]
     src = resolve(data)
     sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
@@ -156,13 +174,13 @@ def compare_latency(
             "p_value",
         ]
     ]
-    out = _finish(
-        finish_keys(out, within_keys).astype({"n_a": "int64", "n_b": "int64"}), within_keys, alpha
-    )
+    out = finish_keys(out, within_keys).astype({"n_a": "int64", "n_b": "int64"})
+    out = _finish(out, within_keys, alpha, family)
     out.attrs.update(
         analysis="compare_latency",
         between=between_key,
-        within=within,
+        within=within_keys,
+        family=family,
         unit="ms",
         confidence=confidence,
         alpha=alpha,
@@ -233,20 +251,22 @@ def compare_error_rates(
     data: Any,
     between: str = "region",
     *,
-    within: str | None = None,
+    within: Within = None,
     per: Per = "attempt",
     attempts: Attempts = "all",
     action: str | None = GRS,
     confidence: float = 0.95,
     alpha: float = 0.05,
+    family: Family = "all",
 ) -> pd.DataFrame:
     """Pairwise error-rate comparison of the ``between`` groups (within each ``within`` group).
 
-    One row per pair: ``a``, ``b``, ``n_a``, ``errors_a``, ``rate_a`` (and for b), ``diff``
-    (``rate_a − rate_b``) with Newcombe's ``diff_lo``/``diff_hi``, ``p_value`` (Fisher's exact
-    test), ``p_holm`` and ``significant``.
+    One row per pair: the ``within`` keys, ``a``, ``b``, ``n_a``, ``errors_a``, ``rate_a`` (and
+    for b), ``diff`` (``rate_a − rate_b``) with Newcombe's ``diff_lo``/``diff_hi``, ``p_value``
+    (Fisher's exact test), ``p_holm`` and ``significant``.  ``family`` as for
+    :func:`compare_latency`.
     """
-    within_keys, between_key = _check(between, within)
+    within_keys, between_key = _check(between, within, family)
     keys = [*within_keys, between_key]
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
@@ -293,11 +313,12 @@ def compare_error_rates(
             "p_value",
         ]
     ]
-    out = _finish(finish_keys(out, within_keys), within_keys, alpha)
+    out = _finish(finish_keys(out, within_keys), within_keys, alpha, family)
     out.attrs.update(
         analysis="compare_error_rates",
         between=between_key,
-        within=within,
+        within=within_keys,
+        family=family,
         per=per,
         confidence=confidence,
         alpha=alpha,
