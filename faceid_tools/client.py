@@ -455,9 +455,11 @@ class FaceIDClient:
             "User-Agent": _USER_AGENT,
         }
 
+        put_secrets = (link.upload_url, link.resource_url)
+
         def parse(reply: Reply, row: dict[str, Any]) -> None:
             if not 200 <= reply.status < 300:
-                raise self._status_error(reply, urlsplit(link.upload_url).netloc)
+                raise self._status_error(reply, urlsplit(link.upload_url).netloc, put_secrets)
 
         self._exchange(
             UPLOAD,
@@ -469,7 +471,7 @@ class FaceIDClient:
             row,
             limiter=None,
             max_bytes=self.MAX_RESPONSE_BYTES,
-            secrets=(link.upload_url, link.resource_url),
+            secrets=put_secrets,
         )
         return DeviceData(url=link.resource_url, md5=md5, request_id=link.request_id)
 
@@ -511,7 +513,7 @@ class FaceIDClient:
 
         def parse(reply: Reply, row: dict[str, Any]) -> bytes:
             if reply.status != 200:
-                raise self._status_error(reply, host)
+                raise self._status_error(reply, host, (url,))
             row.update(sequence_properties(reply.body, expected))
             if row["seq_md5_ok"] == 0:
                 actual = hashlib.md5(reply.body).hexdigest()
@@ -723,8 +725,12 @@ class FaceIDClient:
             secrets = tuple(sorted(secrets, key=len, reverse=True))
         return redact_text(text, secrets)
 
-    def _status_error(self, reply: Reply, host: str) -> HTTPStatusError:
-        snippet = " ".join(reply.body[: _SNIPPET * 4].decode("utf-8", "replace").split())[:_SNIPPET]
+    def _status_error(
+        self, reply: Reply, host: str, secrets: tuple[str, ...] = ()
+    ) -> HTTPStatusError:
+        """A non-2xx answer, with a short readable start of its body (redacted before cut)."""
+        text = self._redact(reply.body.decode("utf-8", "replace"), secrets)
+        snippet = " ".join(text.split())[:_SNIPPET]
         return HTTPStatusError(reply.status, f"HTTP {reply.status} from {host}: {snippet!r}")
 
     def _parse_envelope(
@@ -733,7 +739,7 @@ class FaceIDClient:
         """The API 3.0 envelope's ``Response``, or the typed error it stands for."""
         host = self.host
         if reply.status != 200:
-            raise self._status_error(reply, host)
+            raise self._status_error(reply, host, secrets)
         ctype = reply.content_type
         if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":
             raise ContentTypeError(

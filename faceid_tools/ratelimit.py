@@ -67,9 +67,10 @@ class RateLimiter:
 
     def reserve(self) -> Slot:
         """Wait for a free slot and take it; return the wait and the start instant."""
+        clock, starts, window = self.clock, self._starts, self.window
+        first = clock()  # before the lock: time queued behind other threads counts as waiting
         with self._lock:
-            clock, starts, window = self.clock, self._starts, self.window
-            first = now = clock()
+            now = clock()
             while len(starts) == self.capacity:
                 free_at = starts[0] + window
                 if now >= free_at:

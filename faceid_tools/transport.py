@@ -29,7 +29,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from .errors import NetworkError, RequestTimeoutError, ResponseTooLargeError
+from .errors import FaceIDError, NetworkError, RequestTimeoutError, ResponseTooLargeError
 
 __all__ = ["Reply", "Transport"]
 
@@ -166,6 +166,8 @@ class Transport:
                         f"answer from {host} still arriving after {timeout:g} s ({size} bytes so far)"
                     )
             complete = True
+        except FaceIDError:  # ours (RequestTimeoutError is also an OSError): as raised
+            raise
         except urllib3.exceptions.ReadTimeoutError:
             raise RequestTimeoutError(
                 f"answer from {host} stalled for {timeout:g} s (read timeout)"
