@@ -69,6 +69,9 @@ class Plan:
         for name, values in (("regions", self.regions), ("levels", self.levels)):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name} repeat a value: {values!r}")
+        unsupported = [r for r in self.regions if r not in REGIONS]
+        if unsupported:
+            raise ValueError(f"the action supports only {', '.join(REGIONS)}: {unsupported!r}")
         bad = [lv for lv in self.levels if lv not in SECURITY_LEVELS]
         if bad:
             raise ValueError(f"security levels must be among {sorted(SECURITY_LEVELS)}: {bad!r}")

@@ -120,7 +120,10 @@ class _Run:
         try:
             error = self._call(entry) != "ok"
         except BaseException:  # never let a worker die silently
-            logger.exception("campaign call %d failed unexpectedly", entry.index)
+            if self.control.abandon.is_set():  # the run has closed its bookkeeping
+                logger.debug("abandoned call %d ended after its run", entry.index, exc_info=True)
+            else:
+                logger.exception("campaign call %d failed unexpectedly", entry.index)
         finally:
             self.progress.call_finished(error=error)
             with self._idle:
@@ -218,6 +221,12 @@ def run_campaign(
             record = store.load(campaign_id)
             if record.retries != retries:
                 logger.info("resuming with the campaign's own retries=%d", record.retries)
+            if device_data is None and record.device_data == "given":
+                raise ValueError(
+                    f"campaign {campaign_id} was run with given device data; pass device_data again"
+                )
+            if device_data is not None:
+                device_mod.given(device_data, record.plan.regions)
         else:
             plan = (
                 Plan(tuple(regions), tuple(levels), per_cell)
@@ -237,8 +246,9 @@ def run_campaign(
         clients = target.clients(
             record.plan.regions, gate=gate, retries=record.retries, timeout=timeout
         )
+        result: CampaignResult | None = None
         try:
-            return _run(
+            result = _run(
                 record,
                 store,
                 clients,
@@ -249,8 +259,11 @@ def run_campaign(
                 max_in_flight=max_in_flight,
                 horizon=timeout * (record.retries + 2) + 2.0,
             )
+            return result
         finally:
-            clients.close()
+            # abandoned calls may still finish and log: leave their session and log open
+            if result is None or not result.summary.abandoned:
+                clients.close()
 
 
 def _run(
@@ -345,8 +358,4 @@ def _devices(
     needed = tuple(r for r in record.plan.regions if any(e.region == r for e in todo))
     if device_data is not None:
         return device_mod.given(device_data, needed), {}
-    if record.device_data == "given":
-        raise ValueError(
-            f"campaign {record.campaign_id} was run with given device data; pass device_data again"
-        )
     return device_mod.upload({r: clients.for_region(r) for r in needed}, record.campaign_id, run)

@@ -63,6 +63,7 @@ def test_select_keeps_run_order() -> None:
         {"levels": ("5",)},
         {"levels": (4,)},
         {"regions": ("ap-bangkok", "ap-bangkok")},
+        {"regions": ("ap-tokyo",)},
         {"per_cell": 0},
         {"per_cell": 1.5},
         {"seed": -1},
