@@ -55,8 +55,11 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
 #: Sequences pre-built per level; calls reuse their measured properties with fresh hashes.
 POOL_SIZE = 64
-#: Rows materialised and handed to the log per batch (bounds memory while writing).
-WRITE_BATCH = 100_000
+#: Calls drawn at a time (a multiple of the 12 cells, so blocks of the cell order stay whole);
+#: memory is bounded by this, whatever ``n``.
+DRAW_BLOCK = 120_000
+#: Rows materialised as Python values and handed to the log per transaction.
+WRITE_BATCH = 50_000
 ERROR_MESSAGES: dict[str, str] = {
     "InternalError": "An internal error has occurred. Retry later or contact customer service.",
     "ServiceUnavailable": "The service is temporarily unavailable. Please try again later.",
@@ -89,13 +92,13 @@ class Draws:
     started_us: np.ndarray  # int64 µs since the Unix epoch
     latency_ms: np.ndarray  # float64
     code: np.ndarray  # int8 index into _CODES, -1 = none
-    request_id: np.ndarray  # U36 (empty for downloads)
+    request_id: np.ndarray  # S36 (empty for downloads)
     seq: np.ndarray  # int64 index of the call's sequence, -1 = none
     # per sequence (one per successful call)
-    seq_md5: np.ndarray  # U32
-    seq_sha256: np.ndarray  # U64, the bytes downloaded (a corrupted one differs)
-    seq_key: np.ndarray  # U32, object key
-    seq_bad_md5: np.ndarray  # U32, what a corrupted download hashes to
+    seq_md5: np.ndarray  # S32
+    seq_sha256: np.ndarray  # S64, the bytes downloaded (a corrupted one differs)
+    seq_key: np.ndarray  # S32, object key
+    seq_bad_md5: np.ndarray  # S32, what a corrupted download hashes to
     seq_props: dict[str, np.ndarray]  # object arrays, one per _SEQ_PROPS column
 
     def __len__(self) -> int:
@@ -131,14 +134,28 @@ def simulate(
     seed = prof.seed if seed is None else int(seed)
     start_us = to_epoch_us(start)
     campaign = campaign_id or f"sim-{seed}-{start_us // 1_000_000}"
-    draws = draw(n, prof, seed=seed, start_us=start_us, rate=rate, retries=retries)
-    log.info("simulate: %d calls, %d rows, seed %d -> %s", n, len(draws), seed, log_path)
     from .calllog.store import CallLog
 
+    pool = SequencePool.build(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))))
+    written = 0
     with CallLog(log_path) as calllog:
-        for batch in iter_row_batches(draws, campaign, n):
-            calllog.record_many(zip(*batch.values(), strict=True))
-    return len(draws)
+        for block, first in enumerate(range(0, n, DRAW_BLOCK), start=1):
+            draws = draw(
+                min(DRAW_BLOCK, n - first),
+                prof,
+                seed=seed,
+                start_us=start_us,
+                rate=rate,
+                retries=retries,
+                first_call=first,
+                block=block,
+                pool=pool,
+            )
+            for batch in iter_row_batches(draws, campaign, n):
+                calllog.record_many(zip(*batch.values(), strict=True))
+            written += len(draws)
+    log.info("simulate: %d calls, %d rows, seed %d -> %s", n, written, seed, log_path)
+    return written
 
 
 def resolve_profile(profile: Profile | str | Path | None) -> Profile:
@@ -169,10 +186,28 @@ def to_epoch_us(start: datetime | str | None) -> int:
 
 
 def draw(
-    n: int, profile: Profile, *, seed: int, start_us: int, rate: float, retries: int = 0
+    n: int,
+    profile: Profile,
+    *,
+    seed: int,
+    start_us: int,
+    rate: float,
+    retries: int = 0,
+    first_call: int = 0,
+    block: int = 1,
+    pool: SequencePool | None = None,
 ) -> Draws:
-    """Draw ``n`` calls (and their retries and sequence downloads) as numpy columns."""
-    order_seed, model_seed, ids_seed, seq_seed = np.random.SeedSequence(seed).spawn(4)
+    """Draw calls ``first_call .. first_call + n - 1`` (with retries and downloads) as columns.
+
+    ``block`` numbers the draw (its random streams derive from ``(seed, block)``); a duplicate
+    sequence repeats an earlier one of the same block.
+    """
+    streams = np.random.SeedSequence(seed, spawn_key=(block,)).spawn(4)
+    order_seed, model_seed, ids_seed, seq_seed = streams
+    if pool is None:
+        pool = SequencePool.build(
+            np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+        )
     rng = np.random.default_rng(order_seed)
     model = BehaviourModel(profile, seed=int(model_seed.generate_state(1)[0]))
 
@@ -180,8 +215,9 @@ def draw(
     cells = rng.permuted(np.tile(np.arange(len(_CELLS)), (blocks, 1)), axis=1).ravel()[:n]
     region = (cells // len(SECURITY_LEVELS)).astype(np.int8)
     level = (cells % len(SECURITY_LEVELS)).astype(np.int8)
-    calls = np.arange(n, dtype=np.int64)
+    calls = np.arange(first_call, first_call + n, dtype=np.int64)
     starts = start_us + np.floor(calls * (1e6 / rate)).astype(np.int64)
+    calls -= first_call  # local positions from here on
 
     retryable = np.array([False] + [is_retryable_code(c) for c in _CODES])  # shifted by 1
     parts: list[tuple[np.ndarray, ...]] = []
@@ -214,7 +250,7 @@ def draw(
     started = np.concatenate([a_start, seq["started_us"]])
     order = np.argsort(started, kind="stable")
     return Draws(
-        call_index=np.concatenate([a_call, ok_calls])[order],
+        call_index=first_call + np.concatenate([a_call, ok_calls])[order],
         attempt=np.concatenate([a_no, np.ones(m, np.int64)])[order],
         download=np.concatenate([np.zeros(n_att, bool), np.ones(m, bool)])[order],
         region=np.concatenate([region[a_call], region[ok_calls]])[order],
@@ -222,13 +258,13 @@ def draw(
         started_us=started[order],
         latency_ms=np.concatenate([a_latency, seq["latency_ms"]])[order],
         code=np.concatenate([a_code, dl_code])[order],
-        request_id=np.concatenate([request_ids, np.full(m, "", "U36")])[order],
+        request_id=np.concatenate([request_ids, np.full(m, b"", "S36")])[order],
         seq=seq_index[order],
         seq_md5=seq["md5"],
         seq_sha256=seq["sha256"],
         seq_key=seq["key"],
         seq_bad_md5=seq["bad_md5"],
-        seq_props=_sequence_properties(seq_rng, seq["level"], seq["entry"], seq["corrupt"]),
+        seq_props=pool.lookup(seq["level"], seq["entry"], seq["corrupt"]),
     )
 
 
@@ -280,22 +316,37 @@ def _draw_sequences(
     }
 
 
-def _sequence_properties(
-    rng: np.random.Generator, level: np.ndarray, entry: np.ndarray, corrupt: np.ndarray
-) -> dict[str, np.ndarray]:
-    """The measured ``seq_*`` properties of each sequence, looked up in a per-level pool."""
-    table = {p: np.empty((len(SECURITY_LEVELS), 2, POOL_SIZE), object) for p in _SEQ_PROPS}
-    for lv in range(len(SECURITY_LEVELS)):
-        for e in range(POOL_SIZE):
-            blob = seqformat.encode(random_sequence(lv + 1, rng))
-            md5 = hashlib.md5(blob).hexdigest()
-            broken = bytearray(blob)
-            broken[int(rng.integers(len(broken)))] ^= 1 << int(rng.integers(8))
-            for bad, data in ((0, blob), (1, bytes(broken))):
-                props = properties(data, md5)
-                for p in _SEQ_PROPS:
-                    table[p][lv, bad, e] = props[p]
-    return {p: t[level, corrupt.astype(np.int64), entry] for p, t in table.items()}
+@dataclass(frozen=True)
+class SequencePool:
+    """Measured ``seq_*`` properties of POOL_SIZE sequences per level, intact and corrupted.
+
+    ``table[column]`` is indexed ``[level - 1, corrupt, entry]``.  Sequences are encoded with
+    :func:`seqformat.encode` and measured with :func:`faceid_tools.sequences.properties`; a
+    corrupted one has one bit flipped, as a damaged download would.
+    """
+
+    table: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, rng: np.random.Generator) -> SequencePool:
+        table = {p: np.empty((len(SECURITY_LEVELS), 2, POOL_SIZE), object) for p in _SEQ_PROPS}
+        for lv in range(len(SECURITY_LEVELS)):
+            for e in range(POOL_SIZE):
+                blob = seqformat.encode(random_sequence(lv + 1, rng))
+                md5 = hashlib.md5(blob).hexdigest()
+                broken = bytearray(blob)
+                broken[int(rng.integers(len(broken)))] ^= 1 << int(rng.integers(8))
+                for bad, data in ((0, blob), (1, bytes(broken))):
+                    props = properties(data, md5)
+                    for p in _SEQ_PROPS:
+                        table[p][lv, bad, e] = props[p]
+        return cls(table)
+
+    def lookup(
+        self, level: np.ndarray, entry: np.ndarray, corrupt: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The properties of each sequence (level index 0..3, pool entry, corrupted or not)."""
+        return {p: t[level, corrupt.astype(np.int64), entry] for p, t in self.table.items()}
 
 
 def random_sequence(level: int, rng: np.random.Generator) -> seqformat.LightSequence:
@@ -328,7 +379,7 @@ def random_sequence(level: int, rng: np.random.Generator) -> seqformat.LightSequ
 def _hex(rng: np.random.Generator, m: int, nbytes: int) -> np.ndarray:
     """``m`` random lower-case hex strings of ``nbytes`` bytes each."""
     text = rng.bytes(m * nbytes).hex().encode("ascii")
-    return np.frombuffer(text, dtype=f"S{2 * nbytes}").astype(f"U{2 * nbytes}")
+    return np.frombuffer(text, dtype=f"S{2 * nbytes}").copy()
 
 
 def _uuid4s(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -340,7 +391,7 @@ def _uuid4s(rng: np.random.Generator, m: int) -> np.ndarray:
     out = np.full((m, 36), ord("-"), np.uint8)
     for dst, src, width in ((0, 0, 8), (9, 8, 4), (14, 12, 4), (19, 16, 4), (24, 20, 12)):
         out[:, dst : dst + width] = digits[:, src : src + width]
-    return out.reshape(-1).view("S36").astype("U36")
+    return out.reshape(-1).view("S36").copy()
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -492,10 +543,12 @@ def iter_row_batches(
         for i in np.flatnonzero(code == _API_CODES):
             k = seq[i]
             message[i] = ERROR_MESSAGES[IntegrityError.code].format(
-                host=t.seq_host[reg[i]], actual=draws.seq_bad_md5[k], expected=draws.seq_md5[k]
+                host=t.seq_host[reg[i]],
+                actual=draws.seq_bad_md5[k].decode(),
+                expected=draws.seq_md5[k].decode(),
             )
         col["error_message"] = message.tolist()
-        col["request_id"] = _masked(grs, draws.request_id[sl])
+        col["request_id"] = _masked(grs, draws.request_id[sl].astype("U36"))
         col["request_bytes"] = np.where(grs, t.request_bytes[reg], 0).tolist()
         size = np.zeros(m, np.int64)
         size[dl] = draws.seq_props["seq_size"][kd].astype(np.int64)
@@ -507,16 +560,16 @@ def iter_row_batches(
         col["device_data_md5"] = _masked(grs, t.device_md5[reg])
         url = np.full(m, None, object)
         url[has_seq] = np.strings.add(
-            np.strings.add(t.seq_prefix[reg[has_seq]], draws.seq_key[ks]), ".bin"
+            np.strings.add(t.seq_prefix[reg[has_seq]], draws.seq_key[ks].astype("U32")), ".bin"
         )
         col["sequence_url"] = url.tolist()
         md5 = np.full(m, None, object)
-        md5[has_seq] = draws.seq_md5[ks]
+        md5[has_seq] = draws.seq_md5[ks].astype("U32")
         col["sequence_md5"] = md5.tolist()
         col["client_version"] = [__version__] * m
         col["simulated"] = [1] * m
         sha = np.full(m, None, object)
-        sha[dl] = draws.seq_sha256[kd]
+        sha[dl] = draws.seq_sha256[kd].astype("U64")
         col["seq_sha256"] = sha.tolist()
         for p in _SEQ_PROPS:
             values = np.full(m, None, object)

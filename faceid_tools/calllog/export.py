@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -501,6 +500,8 @@ def _timestamps(column: tuple[Any, ...]) -> pa.Array:
         return pc.cast(text, _SCHEMA.field("started_at").type)
     except pa.ArrowInvalid:
         # other ISO-8601 spellings (naive = UTC, a date alone, ...) as load_calls reads them
+        import pandas as pd  # only here: workers stay ~40 MiB lighter without it
+
         parsed = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
         return pa.array(parsed.dt.as_unit("us"), _SCHEMA.field("started_at").type)
 

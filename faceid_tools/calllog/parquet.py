@@ -22,16 +22,17 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (export's workers do without it)
+    import pandas as pd
 
 __all__ = [
     "PARTITION",
@@ -132,6 +133,8 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
 
 
 def _pandas_type(arrow_type: pa.DataType) -> Any:
+    import pandas as pd
+
     if arrow_type == pa.string() or arrow_type == pa.large_string():
         return pd.StringDtype()
     if arrow_type == pa.int64():
@@ -164,6 +167,8 @@ def load_parquet(
     ``columns`` keeps some columns (default all); ``campaign_id`` keeps one campaign's rows (the
     filter is pushed down to the Parquet reader).
     """
+    import pyarrow.dataset as pads  # imports pandas
+
     from .load import apply_types, empty_frame
 
     names = list(COLUMN_NAMES if columns is None else columns)

@@ -1,0 +1,322 @@
+"""Data at scale: simulate, export, and the per region × level × day summary at 1M and 10M rows.
+
+Side by side, each measurement in a fresh Python process (so imports, caches and the allocator
+start cold and the peak memory is that of the whole process):
+
+* ``pandas from SQLite``: ``load_calls(log.sqlite)`` then ``daily_summary(frame)`` — the baseline;
+* ``DuckDB over Parquet``: ``daily_summary(dataset_folder)`` — aggregates pushed down to DuckDB
+  over the exported dataset, only the summary reaches pandas;
+* ``simulate`` (1M rows) and ``export`` (1M and 10M rows, peak memory of the process tree).
+
+Wall time is the call's (imports excluded; they are the same for both paths and reported in the
+note), peak memory is the process's ``ru_maxrss`` (for export: the sampled peak of the sum over
+the process and its workers).  Datasets are built once and cached in ``.bench-cache/`` keyed by
+size and seed; building the 10M one takes a few minutes the first time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench._harness import CACHE, Row
+
+SEED = 20261124
+#: Bump when simulate's or export's output changes, so stale caches are rebuilt.
+CACHE_VERSION = 1
+SIZES = {"1M": 1_000_000, "10M": 10_000_000}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Dataset:
+    label: str
+    rows: int
+    log: Path
+    parquet: Path
+    built: dict[str, Any]
+
+
+def calls_for_rows(rows: int) -> int:
+    """Calls to simulate so that the log has about ``rows`` rows (attempts + downloads)."""
+    from faceid_tools.emulator.profile import Profile
+    from faceid_tools.regions import REGIONS
+
+    profile = Profile.default()
+    ok = 1 - sum(profile.error_rate(r) for r in REGIONS) / len(REGIONS)
+    return round(rows / (1 + ok))
+
+
+def dataset(label: str) -> Dataset:
+    """The cached simulated log and its export for ``label`` (built on first use)."""
+    target = SIZES[label]
+    folder = CACHE / f"analysis-{label}-seed{SEED}-v{CACHE_VERSION}"
+    done = folder / "built.json"
+    log, parquet = folder / "calls.sqlite", folder / "calls.parquet"
+    if not done.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in (log, Path(f"{log}-wal"), Path(f"{log}-shm")):
+            stale.unlink(missing_ok=True)
+        if parquet.exists():
+            import shutil
+
+            shutil.rmtree(parquet)
+        print(f"  building the {label}-row dataset in {folder} ...", file=sys.stderr, flush=True)
+        sim = _child(
+            f"""
+            from faceid_tools.simulate import simulate
+            rows = simulate({calls_for_rows(target)}, {str(log)!r}, seed={SEED})
+            result = {{"rows": rows}}
+            """
+        )
+        exp = _child(_EXPORT.format(log=str(log), out=str(parquet)))
+        built = {"rows": sim["rows"], "simulate": sim, "export": exp}
+        done.write_text(json.dumps(built, indent=1))
+    built = json.loads(done.read_text())
+    return Dataset(label, int(built["rows"]), log, parquet, built)
+
+
+# --- measuring in a fresh process ---------------------------------------------------------------
+
+_PRELUDE = """
+import json, resource, sys, time
+t_import = time.perf_counter()
+{imports}
+t_import = time.perf_counter() - t_import
+t0 = time.perf_counter()
+"""
+
+_EPILOGUE = """
+wall = time.perf_counter() - t0
+result.update(
+    wall=wall,
+    imports=t_import,
+    peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+)
+print("RESULT " + json.dumps(result))
+"""
+
+#: Export with a sampler of the whole process tree's resident memory (the workers included).
+_EXPORT = """
+import os, threading
+from pathlib import Path
+
+def tree_rss_kib(pid):
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{{p}}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{{p}}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return total
+
+peak = [0]
+stop = threading.Event()
+def sample():
+    while not stop.wait(0.02):
+        peak[0] = max(peak[0], tree_rss_kib(os.getpid()))
+threading.Thread(target=sample, daemon=True).start()
+from faceid_tools.calllog.export import export
+r = export({log!r}, {out!r})
+stop.set()
+result = {{"rows": r.rows, "files": len(r.files), "tree_peak_mib": peak[0] / 1024,
+          "children_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}
+"""
+
+
+def _child(body: str, imports: str = "") -> dict[str, Any]:
+    """Run ``body`` (which sets ``result``) in a fresh interpreter; return ``result`` + timings."""
+    code = _PRELUDE.format(imports=textwrap.dedent(imports)) + textwrap.dedent(body) + _EPILOGUE
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+_SUMMARY_IMPORTS = """
+from faceid_tools.analysis import daily_summary
+from faceid_tools.calllog.load import load_calls
+"""
+
+
+def _pandas_summary(ds: Dataset) -> dict[str, Any]:
+    return _child(
+        f"""
+        frame = load_calls({str(ds.log)!r})
+        t_load = time.perf_counter() - t0
+        summary = daily_summary(frame)
+        result = {{"groups": len(summary), "load": t_load}}
+        """,
+        _SUMMARY_IMPORTS,
+    )
+
+
+def _duckdb_summary(ds: Dataset) -> dict[str, Any]:
+    return _child(
+        f"""
+        summary = daily_summary({str(ds.parquet)!r})
+        result = {{"groups": len(summary)}}
+        """,
+        _SUMMARY_IMPORTS,
+    )
+
+
+def _simulate(rows: int, folder: Path) -> dict[str, Any]:
+    log = folder / "simulate.sqlite"
+    for f in (log, Path(f"{log}-wal"), Path(f"{log}-shm")):
+        f.unlink(missing_ok=True)
+    try:
+        return _child(
+            f"""
+            rows = simulate({calls_for_rows(rows)}, {str(log)!r}, seed={SEED})
+            result = {{"rows": rows}}
+            """,
+            "from faceid_tools.simulate import simulate",
+        )
+    finally:
+        for f in (log, Path(f"{log}-wal"), Path(f"{log}-shm")):
+            f.unlink(missing_ok=True)
+
+
+def _export(ds: Dataset, folder: Path) -> dict[str, Any]:
+    import shutil
+
+    out = folder / "export-run"
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        return _child(_EXPORT.format(log=str(ds.log), out=str(out)))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def run(quick: bool) -> list[Row]:
+    """The rows of the data-at-scale benchmark (quick: 1M rows only, one repetition)."""
+    labels = ["1M"] if quick else ["1M", "10M"]
+    rows: list[Row] = []
+    for label in labels:
+        ds = dataset(label)
+        reps_pandas = 1 if quick or label == "10M" else 3
+        reps_duck = 1 if quick else 5
+        t0 = time.perf_counter()
+        pandas_runs = [_pandas_summary(ds) for _ in range(reps_pandas)]
+        duck_runs = [_duckdb_summary(ds) for _ in range(reps_duck)]
+        groups = {r["groups"] for r in pandas_runs + duck_runs}
+        note = f"{ds.rows:,} rows, {groups.pop() if len(groups) == 1 else groups} groups"
+        rows.append(
+            Row(
+                f"summary {label}: wall",
+                "pandas from SQLite",
+                "s",
+                [r["wall"] for r in pandas_runs],
+                note=f"{note}; load_calls {_median([r['load'] for r in pandas_runs]):.1f} s of it",
+            )
+        )
+        rows.append(
+            Row(
+                f"summary {label}: wall",
+                "DuckDB over Parquet",
+                "s",
+                [r["wall"] for r in duck_runs],
+                baseline="pandas from SQLite",
+                note=f"imports {_median([r['imports'] for r in duck_runs]):.1f} s not included",
+            )
+        )
+        rows.append(
+            Row(
+                f"summary {label}: peak RSS",
+                "pandas from SQLite",
+                "MiB",
+                [r["peak_mib"] for r in pandas_runs],
+                note="whole process",
+            )
+        )
+        rows.append(
+            Row(
+                f"summary {label}: peak RSS",
+                "DuckDB over Parquet",
+                "MiB",
+                [r["peak_mib"] for r in duck_runs],
+                baseline="pandas from SQLite",
+                note="whole process",
+            )
+        )
+        print(f"  summary {label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    # simulate and export timings
+    small = dataset("1M")
+    work = CACHE / "analysis-scratch"
+    work.mkdir(parents=True, exist_ok=True)
+    sims = [_simulate(SIZES["1M"], work) for _ in range(1 if quick else 3)]
+    rows.append(
+        Row(
+            "data at scale",
+            "simulate 1M rows",
+            "s",
+            [r["wall"] for r in sims],
+            note=f"{sims[0]['rows']:,} rows incl. downloads, through CallLog.record_many",
+        )
+    )
+    exports = [_export(small, work) for _ in range(1 if quick else 3)]
+    rows.append(
+        Row(
+            "data at scale",
+            "export 1M rows",
+            "s",
+            [r["wall"] for r in exports],
+            note=f"peak {_median([r['tree_peak_mib'] for r in exports]):.0f} MiB (process tree)",
+        )
+    )
+    if not quick:
+        big = dataset("10M")
+        exports = [_export(big, work)]
+        build = big.built["export"]
+        rows.append(
+            Row(
+                "data at scale",
+                "export 10M rows",
+                "s",
+                [exports[0]["wall"], build["wall"]],
+                note="this run and the cache build",
+            )
+        )
+        rows.append(
+            Row(
+                "data at scale",
+                "export 10M rows: peak RSS",
+                "MiB",
+                [exports[0]["tree_peak_mib"], build["tree_peak_mib"]],
+                note="sum over the process and its workers (sampled every 20 ms)",
+            )
+        )
+        rows.append(
+            Row(
+                "data at scale",
+                "simulate 10M rows (cache build)",
+                "s",
+                [big.built["simulate"]["wall"]],
+                note=f"{big.rows:,} rows",
+            )
+        )
+    return rows
