@@ -294,3 +294,21 @@ def test_cli_simulate(tmp_path: Path) -> None:
     )
     assert bad.returncode != 0 and "missing.toml" in bad.stderr
     assert math.isfinite(len(rows(path)))
+
+
+def test_blocks_join_seamlessly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawn in blocks (to bound memory), the calls still form one sequence in time."""
+    monkeypatch.setattr("faceid_tools.simulate.DRAW_BLOCK", 24)
+    monkeypatch.setattr("faceid_tools.simulate.WRITE_BATCH", 10)
+    path = tmp_path / "calls.sqlite"
+    written = simulate(100, path, seed=3, start=START, rate=4.0)
+    df = load_calls(path)
+    assert written == len(df)
+    grs = df[df["action"] == GRS].sort_values("call_id")
+    assert grs["call_id"].is_unique and len(grs) == 100
+    assert list(grs["call_id"].str[-6:].astype(int)) == list(range(100))
+    assert list(grs["started_at"].diff().dropna().unique()) == [timedelta(seconds=0.25)]
+    assert grs["request_id"].is_unique
+    cells = list(zip(grs["region"], grs["security_level"], strict=True))
+    for block in range(8):
+        assert len(set(cells[block * 12 : (block + 1) * 12])) == 12
