@@ -221,7 +221,7 @@ def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
             for ln in lines:
                 keys += [k for k in ln["detail"] if k not in keys]
             extra = [k for k in ("duplicated", "leaked") if any(ln[k] is not None for ln in lines)]
-            header = ["What", area.unit.capitalize(), "Lost", *extra, *keys]
+            header = ["What", f"Times ({area.unit})", "Lost", *extra, *keys]
             rows = [
                 [ln["item"], ln["times"], ln["lost"], *(ln[k] for k in extra)]
                 + [ln["detail"].get(k) for k in keys]
