@@ -21,6 +21,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,11 @@ class ExecutedNotebook:
     path: Path
     notebook: NotebookNode
     seconds: float
+
+
+def default_jobs() -> int:
+    """Notebooks executed at once by default: one per CPU core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def default_notebooks_dir() -> Path:
@@ -312,12 +318,15 @@ def render_reports(
     notebooks: Sequence[str] | None = None,
     parameters: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_CELL_TIMEOUT,
+    jobs: int | None = None,
 ) -> list[Path]:
     """Execute every notebook on ``data`` and write ``<out_dir>/<notebook>.html``; return the paths.
 
     ``data`` is a SQLite call log or a Parquet dataset folder (None: the shipped sample); it is
     injected as ``DATA`` (absolute path).  ``parameters`` sets other parameters (e.g. the SLO
     thresholds of the product review), each given only to the notebooks that declare it.  ``notebooks`` picks notebooks by file name or stem.
+    ``jobs`` notebooks run at once (default: :func:`default_jobs`), each in its own kernel; the
+    first failure, in notebook order, is raised as :class:`NotebookError`.
     """
     source = Path(data) if data is not None else default_data()
     if not source.exists():
@@ -337,14 +346,22 @@ def render_reports(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     secrets = _secret_values()
-    written: list[Path] = []
-    for path in paths:
+    workers = max(1, min(jobs if jobs is not None else default_jobs(), len(paths)))
+
+    def run(path: Path) -> Path:
         own = {k: v for k, v in params.items() if k == "DATA" or k in declared[path]}
         executed = execute_notebook(path, own, timeout=timeout)
-        html = render_html(executed.notebook, title=path.stem)
-        html = redact_text(html, secrets)
+        html = redact_text(render_html(executed.notebook, title=path.stem), secrets)
         target = out / f"{path.stem}.html"
         target.write_text(html, encoding="utf-8")
         log.info("wrote %s", target)
-        written.append(target)
-    return written
+        return target
+
+    if workers == 1:
+        return [run(path) for path in paths]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notebook") as pool:
+        futures = [pool.submit(run, path) for path in paths]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for f in futures:
+            f.cancel()  # after a failure, notebooks not yet started are skipped
+        return [f.result() for f in futures]  # raises the first failure in notebook order

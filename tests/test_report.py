@@ -146,6 +146,20 @@ def test_cli_reports_a_failing_notebook_and_exits_1(
     assert not (tmp_path / "out" / "01-bad.html").exists()
 
 
+def test_parallel_run_raises_the_failing_notebook_and_keeps_the_others(tmp_path: Path) -> None:
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nbformat.write(_notebook("print(DATA)"), folder / "01-good.ipynb")
+    nbformat.write(_notebook("assert DATA == 'other', DATA"), folder / "02-bad.ipynb")
+    data = tmp_path / "calls.sqlite"
+    data.write_bytes(b"")
+    with pytest.raises(NotebookError) as info:
+        render_reports(data, tmp_path / "out", notebooks_dir=folder, jobs=2)
+    assert info.value.notebook == "02-bad.ipynb" and info.value.cell_index == 2
+    assert "AssertionError" in str(info.value) and str(data) in str(info.value)
+    assert str(data) in (tmp_path / "out" / "01-good.html").read_text("utf-8")
+
+
 def test_unknown_parameters_and_missing_data_are_refused_before_running(tmp_path: Path) -> None:
     folder = tmp_path / "nbs"
     folder.mkdir()

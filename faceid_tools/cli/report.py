@@ -11,6 +11,7 @@ from ..report import (
     DEFAULT_CELL_TIMEOUT,
     NotebookError,
     default_data,
+    default_jobs,
     default_notebooks_dir,
     render_reports,
 )
@@ -70,6 +71,13 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help=f"longest time one cell may run (default: {DEFAULT_CELL_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"notebooks executed at once, each in its own kernel (default: {default_jobs()})",
+    )
     for flag, name, text in SLO_OPTIONS:
         parser.add_argument(
             flag, dest=name, type=float, default=None, help=f"{text} (default: the notebook's)"
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             notebooks=args.only,
             parameters=parameters,
             timeout=args.timeout,
+            jobs=args.jobs,
         )
     except (NotebookError, FileNotFoundError, ValueError, TypeError) as exc:
         print(f"faceid-tools report: {exc}", file=sys.stderr)
