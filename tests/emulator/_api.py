@@ -8,24 +8,40 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
 
 from faceid_tools import signing
 from faceid_tools.credentials import Credential
-from faceid_tools.emulator.server import Emulator
+
+
+class Target(Protocol):
+    """What a client needs: an Emulator, or a :class:`Remote` one started elsewhere."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def credential(self) -> Credential: ...
+
+
+@dataclass(frozen=True)
+class Remote:
+    endpoint: str
+    credential: Credential
+
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def host_of(emu: Emulator) -> str:
+def host_of(emu: Target) -> str:
     return emu.endpoint.split("://", 1)[1]
 
 
 def signed_headers(
-    emu: Emulator,
+    emu: Target,
     action: str,
     *,
     body: bytes = b"",
@@ -71,7 +87,7 @@ def signed_headers(
 
 
 def call(
-    emu: Emulator,
+    emu: Target,
     action: str,
     params: dict[str, Any] | None = None,
     *,
@@ -116,7 +132,7 @@ class Uploaded:
 
 
 def upload(
-    emu: Emulator, data: bytes | None = None, *, region: str = "ap-singapore", **kw: Any
+    emu: Target, data: bytes | None = None, *, region: str = "ap-singapore", **kw: Any
 ) -> Uploaded:
     """CreateUploadUrl + PUT, like a client uploading the SDK's device data."""
     data = uuid.uuid4().bytes * 8 if data is None else data
@@ -132,7 +148,7 @@ def upload(
 
 
 def generate(
-    emu: Emulator, device: Uploaded, level: str = "4", *, region: str = "ap-singapore", **kw: Any
+    emu: Target, device: Uploaded, level: str = "4", *, region: str = "ap-singapore", **kw: Any
 ) -> requests.Response:
     params = {"DeviceDataUrl": device.url, "DeviceDataMd5": device.md5, "SecurityLevel": level}
     return call(emu, "GenerateReflectSequence", params, region=region, **kw)
