@@ -90,6 +90,7 @@ UPLOAD = "UploadDeviceData"
 DOWNLOAD = "DownloadSequence"
 
 _MD5 = re.compile(r"[0-9a-fA-F]{32}")
+_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 _ACTION_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 _USER_AGENT = f"faceid-tools/{__version__}"
 _SNIPPET = 120
@@ -124,7 +125,7 @@ def _check_url(
     if not isinstance(url, str) or not url:
         raise ValidationError(field, "must be a non-empty string URL", type(url).__name__)
     shown = strip_query(url)
-    if any(c.isspace() or ord(c) < 32 for c in url):
+    if _BAD_URL_CHARS.search(url):
         raise ValidationError(field, "must not contain whitespace or control characters", shown)
     try:
         parts = urlsplit(url)

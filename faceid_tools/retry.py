@@ -53,11 +53,15 @@ def is_retryable(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts, exponential backoff with full jitter and a cap (see the module docstring).
+    """Bounded attempts, exponential backoff with full jitter and a cap.
 
-    ``retries``: extra attempts after the first.  ``base``: seconds before the first retry at most.
-    ``cap``: upper bound of any one wait.  ``backoff(n) -> seconds`` overrides the formula for
-    retry ``n``.  ``random() -> [0, 1)`` is the jitter source.
+    - Retried: network errors, timeouts, ``RequestLimitExceeded*``, ``InternalError*``,
+      ``ServiceUnavailable*``, HTTP 502/503/504.  Everything else is final at once.
+    - ``retries``: extra attempts after the first (0 = exactly one attempt).
+    - Before retry ``n`` (1-based) wait ``uniform(0, min(cap, base * 2 ** (n - 1)))`` seconds;
+      never after the last attempt.  ``backoff(n) -> seconds`` replaces the formula,
+      ``random() -> [0, 1)`` the jitter source (the client's ``sleep`` does the waiting).
+    - Every attempt is one call-log row; the attempts of a call share its ``call_id``.
     """
 
     retries: int = 3

@@ -10,6 +10,7 @@ exactly as sent, CT ``application/x-www-form-urlencoded``, empty payload.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ def _hmac(key: bytes, msg: str) -> bytes:
 
 def utc_date(timestamp: int) -> str:
     """``YYYY-MM-DD`` of a Unix timestamp, in UTC (the credential scope's date)."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    return _date_of_day(timestamp // 86400)  # Unix time has no leap seconds: days are 86400 s
+
+
+@functools.lru_cache(maxsize=64)
+def _date_of_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def canonical_request(
@@ -50,6 +56,12 @@ def string_to_sign(canonical: str, *, timestamp: int, service: str) -> str:
 
 
 def signing_key(secret_key: str, *, date: str, service: str) -> bytes:
+    return _signing_key(secret_key, date, service)
+
+
+@functools.lru_cache(maxsize=32)
+def _signing_key(secret_key: str, date: str, service: str) -> bytes:
+    """The derived key changes once a day per key and service: derive it once (cached)."""
     k_date = _hmac(("TC3" + secret_key).encode("utf-8"), date)
     k_service = _hmac(k_date, service)
     return _hmac(k_service, "tc3_request")

@@ -9,12 +9,17 @@ nullable ``boolean``; text columns nullable ``string``; real columns ``float64``
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
 from .store import CallLog
@@ -68,7 +73,109 @@ def apply_types(df: pd.DataFrame) -> pd.DataFrame:
 
 def empty_frame() -> pd.DataFrame:
     """A typed call-log DataFrame with no rows."""
-    return apply_types(pd.DataFrame({name: pd.Series([], dtype="object") for name in COLUMN_NAMES}))
+    return _empty_frame(list(COLUMN_NAMES))
+
+
+_CHUNK_ROWS = 100_000
+_ARROW_IN: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "category": pa.string(),
+    "time": pa.string(),
+    "int": pa.int64(),
+    "bool": pa.int64(),
+    "float": pa.float64(),
+}
+_TO_PANDAS = {
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.string(): pd.StringDtype(),
+}.get
+
+
+def _coerce(value: object, kind: str) -> object:
+    """One stored value as the kind's Python type (the slow path for mixed-type columns)."""
+    if value is None:
+        return None
+    if kind in ("int", "bool", "float"):
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if kind == "float":
+            return number
+        return int(number) if number == number and abs(number) != float("inf") else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a level stored as 4.0 reads "4"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _arrow_column(values: tuple[object, ...], kind: str) -> pa.Array:
+    try:
+        return pa.array(values, type=_ARROW_IN[kind])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([_coerce(v, kind) for v in values], type=_ARROW_IN[kind])
+
+
+def _frame_from_cursor(cursor: sqlite3.Cursor) -> pd.DataFrame:
+    """Rows to a typed DataFrame, converted column by column through Arrow in bounded chunks."""
+    names = [d[0] for d in cursor.description]
+    kinds = ["int" if n in CATEGORIES else _KINDS.get(n, "str") for n in names]
+    chunks: list[list[pa.Array]] = [[] for _ in names]
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples: the cycle collector only slows this down
+    try:
+        while rows := cursor.fetchmany(_CHUNK_ROWS):
+            for i, values in enumerate(zip(*rows, strict=True)):
+                chunks[i].append(_arrow_column(values, kinds[i]))
+            del rows
+    finally:
+        if gc_was_on:
+            gc.enable()
+    if not chunks or not chunks[0]:
+        return _empty_frame(names)
+    arrays: dict[str, pa.ChunkedArray] = {}
+    categoricals: dict[str, Any] = {}
+    for name, kind, parts in zip(names, kinds, chunks, strict=True):
+        column = pa.chunked_array(parts, type=_ARROW_IN[kind])
+        if name in CATEGORIES:
+            codes: np.ndarray = column.to_numpy().astype(np.int8)
+            categoricals[name] = pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(list(CATEGORIES[name]))
+            )
+            continue
+        if kind == "time":
+            column = _arrow_time(column)
+        elif kind == "bool":
+            column = pc.not_equal(column, 0)
+        arrays[name] = column
+    df = pa.table(arrays).to_pandas(types_mapper=_TO_PANDAS)
+    for name, categorical in categoricals.items():
+        df[name] = categorical
+    return df[names]
+
+
+def _arrow_time(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        return pc.cast(column, pa.timestamp("us", "UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.to_datetime(column.to_pandas(), utc=True, format="ISO8601", errors="coerce")
+        return pa.chunked_array([pa.array(parsed, type=pa.timestamp("us", "UTC"))])
+
+
+def _empty_frame(names: list[str]) -> pd.DataFrame:
+    return apply_types(pd.DataFrame({name: pd.Series([], dtype="object") for name in names}))
+
+
+def _select_expr(name: str) -> str:
+    """What to SELECT for a column: categoricals come back as small-integer codes (no strings to
+    allocate per row: CPython caches small ints), the rest as stored."""
+    categories = CATEGORIES.get(name)
+    if categories is None:
+        return name
+    cases = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(categories))
+    return f"CASE CAST({name} AS TEXT) {cases} ELSE -1 END AS {name}"
 
 
 def _read_sqlite(conn: sqlite3.Connection, campaign_id: str | None) -> pd.DataFrame:
@@ -77,18 +184,14 @@ def _read_sqlite(conn: sqlite3.Connection, campaign_id: str | None) -> pd.DataFr
     ).fetchone()
     if tables is None:
         return empty_frame()
-    sql = "SELECT * FROM calls"
+    names = [row[1] for row in conn.execute("PRAGMA table_info(calls)")]
+    sql = f"SELECT {', '.join(_select_expr(n) for n in names)} FROM calls"
     params: tuple[str, ...] = ()
     if campaign_id is not None:
         sql += " WHERE campaign_id = ?"
         params = (campaign_id,)
     sql += " ORDER BY id"
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    df = pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=False)
-    if df.empty:
-        df = pd.DataFrame({name: pd.Series([], dtype="object") for name in names})
-    return apply_types(df)
+    return _frame_from_cursor(conn.execute(sql, params))
 
 
 def load_calls(

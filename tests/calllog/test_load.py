@@ -156,3 +156,24 @@ def test_a_directory_is_read_as_a_parquet_dataset(tmp_path: Path, log_path: Path
     df = load_calls(tmp_path / "dataset")
     assert sorted(df["call_id"].tolist()) == ["a", "a", "b"]
     _check_types(df)
+
+
+def test_odd_stored_values_are_coerced_not_fatal(tmp_path: Path) -> None:
+    # SQLite is dynamically typed: a foreign writer may store text in an INTEGER column, a level
+    # as a number, a bad timestamp; loading still gives the declared types (missing where unusable)
+    path = tmp_path / "odd.sqlite"
+    with CallLog(path) as log:
+        log.record({"call_id": "x", "http_status": "not a number", "security_level": 4,
+                    "started_at": "yesterday", "seq_md5_ok": 1, "latency_ms": "12.5",
+                    "region": "mars-1", "attempt": 2})  # fmt: skip
+        log.record({"call_id": "y", "http_status": 200, "security_level": "2",
+                    "started_at": "2026-01-01T00:00:00Z", "attempt": 1})  # fmt: skip
+    df = load_calls(path)
+    _check_types(df)
+    assert pd.isna(df["http_status"].iloc[0]) and df["http_status"].iloc[1] == 200
+    assert df["security_level"].tolist() == ["4", "2"]
+    assert pd.isna(df["started_at"].iloc[0])
+    assert df["started_at"].iloc[1] == pd.Timestamp("2026-01-01", tz="UTC")
+    assert df["latency_ms"].iloc[0] == 12.5
+    assert pd.isna(df["region"].iloc[0])
+    assert bool(df["seq_md5_ok"].iloc[0]) is True
