@@ -60,8 +60,10 @@ __all__ = ["ExportError", "ExportResult", "export"]
 
 log = logging.getLogger(__name__)
 
-#: Rows read from SQLite and written as one row group.
-CHUNK_ROWS = 50_000
+#: Rows read from SQLite at a time: as Python objects they take ~2 KiB each, so this bounds memory.
+CHUNK_ROWS = 10_000
+#: Rows per Parquet row group (chunks are buffered as compact Arrow tables until then).
+ROW_GROUP_ROWS = 50_000
 #: Below this many new rows the export runs in-process (starting workers costs ~1 s).
 PARALLEL_MIN_ROWS = 1_000_000
 LOCK_FILE = "_export.lock"
@@ -122,6 +124,16 @@ class _Part:
     min_id: int = 0
     max_id: int = 0
     writer: Any = field(default=None, repr=False)
+    pending: list[pa.Table] = field(default_factory=list, repr=False)
+    pending_rows: int = 0
+
+    def flush(self) -> None:
+        """Write the buffered rows as one row group."""
+        if self.pending:
+            self.writer.write_table(
+                pa.concat_tables(self.pending), row_group_size=self.pending_rows
+            )
+            self.pending, self.pending_rows = [], 0
 
 
 def export(
@@ -410,6 +422,7 @@ def _export_range(task: _Task) -> list[_Part]:
         finally:
             con.close()
         for part in parts.values():
+            part.flush()
             part.writer.close()
             part.writer = None
             _fsync_file(Path(task.out_dir) / part.tmp)
@@ -543,4 +556,7 @@ def _write_chunk(table: pa.Table, task: _Task, parts: dict[str, _Part]) -> None:
         part.min_id = first if part.rows == 0 else min(part.min_id, first)
         part.max_id = max(part.max_id, last)
         part.rows += sub.num_rows
-        part.writer.write_table(sub)
+        part.pending.append(sub)
+        part.pending_rows += sub.num_rows
+        if part.pending_rows >= ROW_GROUP_ROWS:
+            part.flush()

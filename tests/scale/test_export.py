@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pandas.testing as pdt
+import pyarrow.parquet as pq
 import pytest
 
 from faceid_tools.calllog import export as export_module
@@ -34,9 +35,14 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_round_trip_keeps_every_value_and_type(small_log: Path, tmp_path: Path) -> None:
+def test_round_trip_keeps_every_value_and_type(
+    small_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "ROW_GROUP_ROWS", 1500)
     out = tmp_path / "ds"
     result = export(small_log, out, chunk_rows=997)
+    groups = [pq.ParquetFile(f).metadata.num_row_groups for f in dataset_files(out)]
+    assert max(groups) > 1  # chunks are buffered into row groups of ~1,500 rows
     assert result.rows == result.total_rows == len(load_calls(small_log))
     pdt.assert_frame_equal(load_parquet(out), load_calls(small_log))
     assert load_calls(out).dtypes.equals(load_calls(small_log).dtypes)
