@@ -30,6 +30,7 @@ import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from .errors import FaceIDError, NetworkError, RequestTimeoutError, ResponseTooLargeError
+from .regions import is_loopback_host
 
 __all__ = ["Reply", "Transport"]
 
@@ -96,7 +97,10 @@ class Transport:
         route = self._origins.get(origin)
         if route is None:
             env = self.session.merge_environment_settings(origin + "/", {}, None, None, None)
-            kwargs = {"proxies": env["proxies"], "verify": env["verify"], "cert": env["cert"]}
+            proxies = (
+                {} if is_loopback_host(parts.hostname) else env["proxies"]
+            )  # never proxy loopback
+            kwargs = {"proxies": proxies, "verify": env["verify"], "cert": env["cert"]}
             route = (self.session.get_adapter(url), kwargs)
             with self._lock:
                 if len(self._origins) >= _MAX_ORIGINS:

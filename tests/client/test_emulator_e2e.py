@@ -65,18 +65,22 @@ def test_quota_errors_are_typed_retried_and_logged(emulator: Emulator, tmp_path:
         ) as client,
     ):
         data = client.upload_device_data(b"quota")
-        limited: list[e.QuotaError] = []
-        for _ in range(8):
+        limited: e.QuotaError | None = None
+        for _ in range(60):  # far more than 5/s can absorb, however slow the machine
             try:
                 client.generate_reflect_sequence(data.url, data.md5)
             except e.QuotaError as exc:
-                limited.append(exc)
+                limited = exc
+                break
         calls = load_calls(log)
+    assert limited is not None and limited.code.startswith("RequestLimitExceeded")
+    assert limited.attempts == 3 and limited.request_id
+    mine = calls[calls["call_id"] == limited.call_id]
+    assert mine["attempt"].tolist() == [1, 2, 3]
+    assert set(mine["error_code"]) == {limited.code}
+    assert (mine["outcome"] == "api_error").all()
     grs = calls[calls["action"] == "GenerateReflectSequence"]
-    assert (grs["outcome"] == "ok").sum() == 5
-    assert limited and all(x.code.startswith("RequestLimitExceeded") for x in limited)
-    assert all(x.attempts == 3 for x in limited)
-    assert set(grs.loc[grs["outcome"] == "api_error", "error_code"]) == {limited[0].code}
+    assert (grs["outcome"] == "ok").sum() >= 5
 
 
 def test_cross_region_device_data(emulator: Emulator) -> None:

@@ -222,3 +222,19 @@ def test_credential_from_the_environment(
         assert client.credential.source == "environment"
         client.create_upload_url()
     assert fault_server.requests[0].signature_ok
+
+
+def test_loopback_is_never_sent_through_a_proxy(
+    fault_server: FaultServer, refused_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, refused_url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FaceIDClient(
+        "ap-singapore", endpoint=fault_server.endpoint, credential=FIXTURE_CREDENTIAL, log=False
+    ) as client:
+        data = client.upload_device_data(DATA)
+        seq = client.generate_reflect_sequence(data.url, data.md5)
+        assert client.download_sequence(seq)
+    assert fault_server.count == 4
