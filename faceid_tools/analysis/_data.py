@@ -119,7 +119,7 @@ class PandasSource:
         """The selected rows with the key columns (time keys as epoch buckets) and ``columns``."""
         df = self.frame
         if sel.action is not None:
-            df = df[_col(df, "action") == sel.action]
+            df = df[_eq(_col(df, "action"), sel.action)]
         if sel.first_attempt:
             df = df[(df["attempt"] == 1).to_numpy(dtype=bool, na_value=False)]
         if sel.call_level:
@@ -127,13 +127,13 @@ class PandasSource:
         if sel.final_attempt:
             df = _final_attempts(df)
         if sel.outcome is not None:
-            df = df[_col(df, "outcome") == sel.outcome]
+            df = df[_eq(_col(df, "outcome"), sel.outcome)]
         for name, value in sel.where:
-            df = df[_col(df, name) == value]
+            df = df[_eq(_col(df, name), value)]
         if sel.unpivot:
             df = _unpivot(df, sel.unpivot)
         for name in sel.not_null:
-            df = df[_col(df, name).notna()]
+            df = df[_col(df, name).notna().to_numpy(dtype=bool)]
         out = pd.DataFrame(index=df.index)
         for key in keys:
             if key in TIME_KEYS:
@@ -160,14 +160,31 @@ def _unpivot(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column as plain Python values (missing → None), '' read as missing for coded columns."""
-    plain = df[name].astype(object)
-    missing = plain.isna().to_numpy(dtype=bool, copy=True)
-    if name in _EMPTY_IS_NULL:
-        missing |= (plain.where(~missing, "") == "").to_numpy(dtype=bool)
+    """A column as the analysis reads it.
+
+    Coded columns (region, security_level, action, outcome) become categoricals with the schema's
+    categories, anything else (foreign values, '') missing — as ``load_calls`` has it; '' reads as
+    missing in ``error_code``; other columns are returned as they are.
+    """
+    s = df[name]
     if name in CATEGORIES:
-        missing |= ~plain.isin(CATEGORIES[name]).to_numpy(dtype=bool)
-    return plain.where(~missing, None)
+        allowed = CATEGORIES[name]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            keep = [c for c in s.cat.categories if c in allowed]
+            return s if len(keep) == len(s.cat.categories) else s.cat.set_categories(keep)
+        plain = s.astype(object)
+        plain = plain.where(plain.isin(allowed).to_numpy(dtype=bool), None)
+        return pd.Series(pd.Categorical(plain, categories=list(allowed)), index=s.index, name=name)
+    if name in _EMPTY_IS_NULL:
+        empty = (s == "").to_numpy(dtype=bool, na_value=False)
+        if empty.any():
+            s = s.mask(empty)
+    return s
+
+
+def _eq(s: pd.Series, value: Any) -> np.ndarray:
+    """``s == value`` as a plain boolean mask (missing is False)."""
+    return (s == value).to_numpy(dtype=bool, na_value=False)
 
 
 def _final_attempts(df: pd.DataFrame) -> pd.DataFrame:
@@ -182,16 +199,25 @@ def _final_attempts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_call_level(df: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
-    """Fill an empty ``security_level`` from the GenerateReflectSequence row of the same call."""
-    grs = whole[_col(whole, "action") == GRS]
+    """Fill an empty ``security_level`` from the GenerateReflectSequence row of the same call.
+
+    A call's level is the highest one its GenerateReflectSequence rows carry (they agree).
+    """
+    own = _col(df, "security_level").astype(object)
+    grs = whole[_eq(_col(whole, "action"), GRS)]
+    grs = grs[grs["call_id"].isin(df["call_id"][own.isna()].dropna()).to_numpy(dtype=bool)]
+    levels = pd.DataFrame(
+        {
+            "call_id": grs["call_id"].to_numpy(dtype=object),
+            "lvl": _col(grs, "security_level").astype(object).to_numpy(),
+        }
+    ).dropna()
     level_of = (
-        pd.DataFrame({"call_id": grs["call_id"], "lvl": _col(grs, "security_level")})
-        .dropna()
-        .groupby("call_id", sort=False)["lvl"]
-        .max()
+        levels.sort_values("lvl", kind="stable")
+        .drop_duplicates("call_id", keep="last")
+        .set_index("call_id")["lvl"]
     )
-    own = _col(df, "security_level")
-    filled = own.where(own.notna(), df["call_id"].map(level_of))
+    filled = own.where(own.notna(), df["call_id"].astype(object).map(level_of))
     df = df.copy()
     df["security_level"] = filled.astype(object)
     return df

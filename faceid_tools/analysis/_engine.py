@@ -152,10 +152,11 @@ def _order_stats_pandas(
     if prime is not None:
         prime(size[starts])
     values = df[column].to_numpy()
+    key_values = {k: df[k].to_numpy(dtype=object) for k in keys}
     rows = []
     for start in starts:
         n = int(size[start])
-        row: dict[str, object] = {k: df[k].iloc[start] for k in keys}
+        row: dict[str, object] = {k: key_values[k][start] for k in keys}
         row["n"] = n
         for name, rank in ranks(n).items():
             row[name] = float(values[start + rank - 1]) if 1 <= rank <= n else np.nan

@@ -8,7 +8,6 @@ size (Newcombe's interval).  Holm's correction runs over every pair one call rep
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -33,12 +32,12 @@ from ._data import (
 )
 from .errors import outcome_counts, selection
 from .intervals import (
-    bonett_price_ranks,
+    bonett_price_ranks_many,
     holm,
     mann_whitney_pvalue,
     median_difference_interval,
     newcombe_interval,
-    quantile_rank,
+    quantile_ranks_many,
 )
 
 __all__ = ["compare_error_rates", "compare_latency"]
@@ -108,6 +107,26 @@ def _finish(out: pd.DataFrame, within: list[str], alpha: float, family: str) -> 
     return out.reset_index(drop=True)
 
 
+class _MedianRanks:
+    """Ranks of the median and of Bonett–Price's order statistics, vectorised over sizes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, dict[str, int]] = {}
+
+    def prime(self, ns: Sequence[int] | np.ndarray) -> None:
+        todo = np.array(sorted({int(n) for n in ns} - set(self._cache)), dtype="int64")
+        if todo.size:
+            med = quantile_ranks_many(todo, 0.5)
+            lo, hi, _ = bonett_price_ranks_many(todo)
+            for i, n in enumerate(todo.tolist()):
+                self._cache[n] = {"median": int(med[i]), "bp_lo": int(lo[i]), "bp_hi": int(hi[i])}
+
+    def __call__(self, n: int) -> Mapping[str, int]:
+        if n not in self._cache:
+            self.prime([n])
+        return self._cache[n]
+
+
 def compare_latency(
     data: Any,
     between: str = "region",
@@ -133,13 +152,9 @@ def compare_latency(
     src = resolve(data)
     sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
 
-    @functools.lru_cache(maxsize=4096)
-    def ranks(n: int) -> Mapping[str, int]:
-        lo, hi, _ = bonett_price_ranks(n)
-        return {"median": quantile_rank(n, 0.5), "bp_lo": lo, "bp_hi": hi}
-
+    ranks = _MedianRanks()
     med = _engine.order_statistics(src, sel, keys, column, ranks)
-    med["z"] = [bonett_price_ranks(int(n))[2] for n in med["n"]]
+    med["z"] = bonett_price_ranks_many(med["n"].to_numpy(dtype="int64"))[2]
     pairs = _pairs(med, within_keys, between_key)
     cols = ["n", "median", "bp_lo", "bp_hi", "z"]
     out = _side(med, pairs, within_keys, between_key, "a", cols)
@@ -196,7 +211,12 @@ def _mann_whitney(
     column: str,
     pairs: pd.DataFrame,
 ) -> pd.DataFrame:
-    """U and p per pair: scipy on the pandas path, rank sums in SQL on the DuckDB path."""
+    """U and p per pair, from rank sums (scipy's rankdata here, window ranks in SQL there).
+
+    Both paths feed the same (U, n1, n2, tie term) to :func:`mann_whitney_pvalue`, which the
+    tests hold equal to ``scipy.stats.mannwhitneyu(method="asymptotic")``; calling that per
+    pair costs milliseconds of argument checking each, too much for hundreds of pairs.
+    """
     keys = [*within, between]
     sel = Selection(**{**sel.__dict__, "not_null": (*sel.not_null, column)})
     rows = []
@@ -206,13 +226,16 @@ def _mann_whitney(
         df = src.select(sel, keys, [column])
         x = pd.to_numeric(df[column].astype(object)).astype("float64")
         samples: dict[tuple[Any, ...], np.ndarray] = {}
-        for key, block in x.groupby([df[k].astype(object) for k in keys], dropna=False):
+        for key, block in x.groupby([df[k] for k in keys], dropna=False, observed=True):
             samples[key if isinstance(key, tuple) else (key,)] = block.to_numpy()
+        empty = np.array([], dtype=float)
         for rec in pairs.to_dict("records"):
             w = tuple(rec[k] for k in within)
-            xa, xb = samples[(*w, rec["a"])], samples[(*w, rec["b"])]
-            res = stats.mannwhitneyu(xa, xb, alternative="two-sided", method="asymptotic")
-            rows.append({**rec, "u_statistic": float(res.statistic), "p_value": float(res.pvalue)})
+            xa = samples.get((*w, rec["a"]), empty)
+            xb = samples.get((*w, rec["b"]), empty)
+            u1, tie_term = _u_statistic(xa, xb)
+            p = float(mann_whitney_pvalue(u1, len(xa), len(xb), tie_term))
+            rows.append({**rec, "u_statistic": u1, "p_value": p})
         return pd.DataFrame(rows)
     members = []
     for i, rec in enumerate(pairs.to_dict("records")):
@@ -245,6 +268,16 @@ def _mann_whitney(
         p = float(mann_whitney_pvalue(u1, n_a, n_b, float(r["tie_term"])))
         rows.append({**rec, "u_statistic": u1, "p_value": p})
     return pd.DataFrame(rows)
+
+
+def _u_statistic(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float]:
+    """Mann–Whitney U of ``xa`` (mid-ranks for ties) and the tie term Σ(t³ − t) of the pool."""
+    pooled = np.concatenate([xa, xb])
+    ranks = stats.rankdata(pooled, method="average")
+    u1 = float(ranks[: len(xa)].sum()) - len(xa) * (len(xa) + 1) / 2
+    _, t = np.unique(pooled, return_counts=True)
+    t = t.astype(float)
+    return u1, float((t * t * t - t).sum())
 
 
 def compare_error_rates(

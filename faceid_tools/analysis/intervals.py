@@ -30,6 +30,7 @@ from scipy.stats import binom, norm
 
 __all__ = [
     "bonett_price_ranks",
+    "bonett_price_ranks_many",
     "holm",
     "mann_whitney_pvalue",
     "median_difference_interval",
@@ -122,12 +123,23 @@ def bonett_price_ranks(n: int) -> tuple[int, int, float]:
     probability ``1 − 2·B(c−1; n, ½)``, and ``z`` is the normal quantile with that coverage, so
     ``var(median) ≈ ((x_(n−c+1) − x_(c)) / (2z))²``.  Returns ``(0, 0, nan)`` below n = 2.
     """
-    if n < 2:
-        return 0, 0, math.nan
-    c = max(1, round((n + 1) / 2 - math.sqrt(n)))
-    tail = float(binom.cdf(c - 1, n, 0.5))
-    z = float(norm.isf(tail)) if tail > 0 else math.inf
-    return c, n - c + 1, z
+    lo, hi, z = bonett_price_ranks_many(np.array([n]))
+    return int(lo[0]), int(hi[0]), float(z[0])
+
+
+def bonett_price_ranks_many(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bonett_price_ranks` for an array of sizes."""
+    n = np.asarray(ns, dtype="int64")
+    valid = n >= 2
+    c = np.maximum(1, np.round((n + 1) / 2 - np.sqrt(np.maximum(n, 0)))).astype("int64")
+    tail = binom.cdf(c - 1, np.maximum(n, 1), 0.5)
+    with np.errstate(divide="ignore"):
+        z = np.where(tail > 0, norm.isf(np.where(tail > 0, tail, 0.5)), np.inf)
+    return (
+        np.where(valid, c, 0),
+        np.where(valid, n - c + 1, 0),
+        np.where(valid, z, np.nan),
+    )
 
 
 def median_difference_interval(

@@ -1,0 +1,152 @@
+"""Issue 6, point 2: the pandas path and the DuckDB-over-Parquet path give identical results.
+
+A 100,000-row log (retries, sequence downloads with duplicates and corrupted bytes) is written
+to a hive-partitioned Parquet dataset with pyarrow; every public analysis function runs on the
+DataFrame and on the folder.  Counts, order statistics (quantiles, their interval bounds, minima
+and maxima) and everything computed from them must be equal to the last digit; only sums (means)
+and the Mann–Whitney p-value, computed by different code on each path, may differ, within 1e-9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from faceid_tools import analysis
+from faceid_tools.analysis import _engine
+from faceid_tools.analysis._data import DuckSource, PandasSource, resolve
+from faceid_tools.calllog.export import export
+from faceid_tools.calllog.load import load_calls
+from faceid_tools.emulator.profile import Profile
+
+from ._logs import draw_log, write_parquet, write_sqlite
+
+#: Columns computed by different code on the two paths (sums in another order; p from U).
+APPROXIMATE = {"mean", "p_value", "p_holm"}
+
+CASES: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
+    ("latency by region", analysis.latency_summary, {}),
+    ("latency by cell", analysis.latency_summary, {"by": ("region", "security_level")}),
+    ("latency by hour", analysis.latency_summary, {"by": ("hour", "region")}),
+    ("latency overall, first attempts", analysis.latency_summary, {"by": (), "attempts": "first"}),
+    ("latency by endpoint", analysis.latency_summary, {"by": "endpoint", "quantiles": (0.999,)}),
+    ("queueing", analysis.queueing_summary, {"by": ("region", "security_level")}),
+    ("ecdf", analysis.latency_ecdf, {"points": 50}),
+    ("errors per attempt", analysis.error_rates, {"by": ("region", "security_level")}),
+    ("errors per call", analysis.error_rates, {"by": ("region", "day"), "per": "call"}),
+    ("error codes", analysis.error_codes, {"by": "region"}),
+    ("error codes per call", analysis.error_codes, {"per": "call"}),
+    ("outcomes", analysis.outcome_breakdown, {"by": "security_level"}),
+    ("compare regions", analysis.compare_latency, {}),
+    (
+        "compare levels within regions",
+        analysis.compare_latency,
+        {"between": "security_level", "within": "region"},
+    ),
+    ("compare error rates", analysis.compare_error_rates, {"per": "call"}),
+    (
+        "compare level error rates",
+        analysis.compare_error_rates,
+        {"between": "security_level", "within": "region", "family": "within"},
+    ),
+    ("integrity", analysis.integrity_rate, {"by": ("region", "security_level")}),
+    ("duplicates", analysis.duplicate_sequences, {}),
+    ("duplicate rate", analysis.duplicate_rate, {"by": "security_level"}),
+    ("sequence properties", analysis.sequence_properties, {}),
+    ("entropy histogram", analysis.property_histogram, {"prop": "seq_entropy"}),
+    ("frames histogram", analysis.property_histogram, {"prop": "seq_frames", "by": ()}),
+    ("conformance", analysis.level_conformance, {}),
+    ("summary table", analysis.summary_table, {}),
+    ("summary per call", analysis.summary_table, {"by": "region", "per": "call"}),
+    ("daily summary", analysis.daily_summary, {}),
+    ("hourly series", analysis.hourly_series, {"by": "region"}),
+    ("slo verdicts", analysis.slo_verdicts, {}),
+]
+
+
+@pytest.fixture(scope="module")
+def log_100k(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    frame = draw_log(Profile.default(), 11, 7500, retries=2, downloads=0.12, rate=2.0)
+    assert len(frame) >= 100_000
+    folder = write_parquet(frame, tmp_path_factory.mktemp("identity") / "dataset")
+    return frame, folder
+
+
+def assert_identical(pandas_result: pd.DataFrame, duck_result: pd.DataFrame) -> None:
+    assert list(pandas_result.columns) == list(duck_result.columns)
+    assert len(pandas_result) == len(duck_result) > 0
+    exact = [c for c in pandas_result.columns if c not in APPROXIMATE]
+    pd.testing.assert_frame_equal(pandas_result[exact], duck_result[exact], check_exact=True)
+    approx = [c for c in pandas_result.columns if c in APPROXIMATE]
+    if approx:
+        pd.testing.assert_frame_equal(
+            pandas_result[approx], duck_result[approx], check_exact=False, rtol=1e-9, atol=0
+        )
+
+
+@pytest.mark.parametrize(("name", "fn", "kwargs"), CASES, ids=[c[0] for c in CASES])
+def test_pandas_and_duckdb_agree(
+    log_100k: tuple[pd.DataFrame, Path], name: str, fn: Callable[..., Any], kwargs: dict[str, Any]
+) -> None:
+    frame, folder = log_100k
+    assert isinstance(resolve(frame), PandasSource)
+    assert isinstance(resolve(folder), DuckSource)
+    assert_identical(fn(frame, **kwargs), fn(folder, **kwargs))
+
+
+def test_top_findings_agree(log_100k: tuple[pd.DataFrame, Path]) -> None:
+    frame, folder = log_100k
+    assert analysis.top_findings(frame, limit=6) == analysis.top_findings(folder, limit=6)
+
+
+@pytest.mark.parametrize(("max_points", "max_clusters"), [(4, 64), (4, 1)])
+def test_every_order_statistic_strategy_agrees(
+    log_100k: tuple[pd.DataFrame, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    max_points: int,
+    max_clusters: int,
+) -> None:
+    """Many FILTERed clusters, and the window fallback, pick the same order statistics."""
+    frame, folder = log_100k
+    monkeypatch.setattr(_engine, "_MAX_POINTS", max_points)
+    monkeypatch.setattr(_engine, "_MAX_CLUSTERS", max_clusters)
+    by = ("hour", "region", "security_level")
+    assert_identical(analysis.latency_summary(frame, by), analysis.latency_summary(folder, by))
+
+
+def test_the_real_export_and_loader_agree_with_the_duckdb_path(tmp_path: Path) -> None:
+    """SQLite log → ``export`` → DuckDB equals ``load_calls`` of the log (and of the dataset)."""
+    frame = draw_log(Profile.default(), 5, 150, retries=1, downloads=1.0)
+    db = write_sqlite(frame, tmp_path / "calls.sqlite")
+    export(db, tmp_path / "parquet", workers=1)
+    from_sqlite = load_calls(db)
+    from_parquet = load_calls(tmp_path / "parquet")
+    by = ("region", "security_level")
+    for fn in (analysis.summary_table, analysis.integrity_rate, analysis.sequence_properties):
+        duck = fn(tmp_path / "parquet", by)
+        assert_identical(fn(from_sqlite, by), duck)
+        assert_identical(fn(from_parquet, by), duck)
+        assert_identical(fn(db, by), duck)  # a SQLite path goes through load_calls
+
+
+def test_foreign_category_values_count_as_missing_on_both_paths(tmp_path: Path) -> None:
+    """Values outside the schema's categories are missing, as ``load_calls`` makes them."""
+    frame = draw_log(Profile.default(), 3, 40)
+    raw = frame.astype({"region": object, "security_level": object, "outcome": object})
+    raw.loc[raw.index[:25], "region"] = "ap-guangzhou"  # a region the action does not support
+    raw.loc[raw.index[25:40], "security_level"] = ""
+    raw.loc[raw.index[40:45], "outcome"] = "weird"
+    folder = write_parquet(raw, tmp_path / "dataset")
+    for fn, kwargs in [
+        (analysis.latency_summary, {"by": ("region", "security_level")}),
+        (analysis.error_rates, {"by": ("region", "security_level")}),
+        (analysis.outcome_breakdown, {"by": "region"}),
+    ]:
+        ours = fn(raw, **kwargs)
+        assert ours["region"].isna().any()
+        assert "ap-guangzhou" not in set(ours["region"].dropna())
+        assert_identical(ours, fn(folder, **kwargs))
