@@ -20,7 +20,6 @@ same numbers and get the same answers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
