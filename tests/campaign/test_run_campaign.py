@@ -117,22 +117,43 @@ def test_every_planned_call_is_made_in_plan_order_and_every_sequence_inspected(
     ]
 
 
-def test_real_pace_keeps_the_quota(
+def _real_pace(emu: Emulator, log: Path, per_cell: int) -> tuple[CampaignResult, list[float]]:
+    result = run_campaign(emu, per_cell=per_cell, rate=5.0, log=log, progress=False)
+    starts = [parse_time(r[4]) for r in grs_rows(log, result.campaign_id)]
+    assert len(starts) == 12 * per_cell
+    # what the client controls, exactly: at most 5 starts in any second, any six consecutive
+    # starts more than the gate's window apart
+    assert max_starts_in_window(starts, 1.0) <= 5
+    assert min(b - a for a, b in zip(starts, starts[5:], strict=False)) > 1.005  # gate: 1.014
+    served = emu.stats()["outcomes"][GRS]
+    rejected = sum(n for code, n in served.items() if code.startswith("RequestLimitExceeded"))
+    assert result.summary.rate_limit_exceeded == rejected  # the log sees what the server did
+    return result, starts
+
+
+def test_real_pace_keeps_the_gate_spacing_and_logs_what_the_server_saw(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    """At rate 5 against the emulator's own 5/s sliding window: never over, never rejected."""
+    """At rate 5 against the emulator's own 5/s window (zero rejections: the slow test)."""
     emu = emulator_factory("reliable", quota=True, time_scale=0.2)
-    log = tmp_path / "calls.sqlite"
-    result = run_campaign(emu, per_cell=2, rate=5.0, log=log, progress=False)
-    starts = [parse_time(r[4]) for r in grs_rows(log, result.campaign_id)]
-    assert len(starts) == 24
-    assert max_starts_in_window(starts, 1.0) <= 5
-    # the gate's hard floor: any six consecutive starts span more than a second
-    assert min(b - a for a, b in zip(starts, starts[5:], strict=False)) > 1.0
-    assert result.summary.rate_limit_exceeded == 0
-    served = emu.stats()["outcomes"][GRS]
-    assert not any(code.startswith("RequestLimitExceeded") for code in served)
+    result, _ = _real_pace(emu, tmp_path / "calls.sqlite", per_cell=2)
     assert result.summary.achieved_rate <= 5.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["default", "high-latency"])
+def test_a_minute_at_the_quota_is_never_rejected(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path, profile: str
+) -> None:
+    """The issue's figure: 300 calls (~61 s) in real time, ≥ 4.9 calls/s, no RequestLimitExceeded.
+
+    The margin under the quota is 14-17 ms per second: a machine so overloaded that the delay to
+    the server's clock varies by more than that can still make the emulator reject a call.
+    """
+    emu = emulator_factory(profile, quota=True, time_scale=1.0)
+    result, starts = _real_pace(emu, tmp_path / "calls.sqlite", per_cell=25)
+    assert result.summary.rate_limit_exceeded == 0
+    assert (len(starts) - 1) / (max(starts) - min(starts)) >= 4.9
 
 
 def test_failures_never_stop_a_campaign_and_are_all_counted(
