@@ -13,6 +13,8 @@ from .exceptions import invalid_parameter
 
 #: Key under which :class:`~.server.RequestHandler` puts the raw header list into the environ.
 RAW_HEADERS_KEY = "faceid_emulator.raw_headers"
+#: Set once the request body has been read to its end.
+BODY_READ_KEY = "faceid_emulator.body_read"
 #: Most bytes read and thrown away after a rejected body (beyond it the connection is just closed).
 MAX_DISCARD = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -89,9 +91,11 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
             if len(data) > limit:
                 size = len(data) + _discard(stream, MAX_DISCARD)
                 raise BodyTooLarge(size)
-            return bytes(data)
+            environ[BODY_READ_KEY] = True
+            return data
         raw_length = (environ.get("CONTENT_LENGTH") or "").strip()
         if not raw_length:
+            environ[BODY_READ_KEY] = True
             return b""
         if not raw_length.isdigit() or len(raw_length) > 15:
             raise invalid_parameter(f"The Content-Length `{raw_length[:32]}` is not valid.")
@@ -100,9 +104,20 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
             if length <= MAX_DISCARD:
                 _discard(stream, length)
             raise BodyTooLarge(length)
-        return _read_up_to(stream, length)
+        data = _read_up_to(stream, length)
+        environ[BODY_READ_KEY] = len(data) == length
+        return data
     except (OSError, ValueError):
         raise invalid_parameter("The request body could not be read: malformed framing.") from None
+
+
+def body_fully_read(environ: dict[str, Any]) -> bool:
+    """True when nothing of the request is left unread on the socket (as far as it declared)."""
+    if environ.get(BODY_READ_KEY):
+        return True
+    if environ.get("wsgi.input_terminated"):
+        return False
+    return (environ.get("CONTENT_LENGTH") or "").strip() in ("", "0")
 
 
 def _read_up_to(stream: Any, most: int) -> bytes:

@@ -33,7 +33,7 @@ from . import control, cosroutes
 from . import exceptions as exc
 from .auth import KeyRing
 from .clock import Clock
-from .httpio import RAW_HEADERS_KEY, StartResponse, path_of, respond
+from .httpio import RAW_HEADERS_KEY, StartResponse, body_fully_read, path_of, respond
 from .models import Backend
 from .profile import Profile
 from .responses import ApiApp, envelope_bytes, error_envelope
@@ -85,7 +85,7 @@ class RequestHandler(WSGIRequestHandler):
         return environ
 
     def parse_request(self) -> bool:
-        if not self.raw_requestline.strip():
+        if not str(self.raw_requestline, "iso-8859-1").split():  # as http.server splits it
             self.request_version = "HTTP/1.0"
             self.send_error(400, "empty request line")
             return False
@@ -194,16 +194,31 @@ class Router:
         try:
             path = path_of(environ)
             if path.startswith(cosroutes.PREFIX):
-                return self.cos(environ, start_response)
-            if path == control.PREFIX or path.startswith(control.PREFIX + "/"):
-                return self.ctl(environ, start_response)
-            return self.api(environ, start_response)
+                answer = self.cos(environ, start_response)
+            elif path == control.PREFIX or path.startswith(control.PREFIX + "/"):
+                answer = self.ctl(environ, start_response)
+            else:
+                answer = self.api(environ, start_response)
+            _done_reading(environ)
+            return answer
         except Exception:  # never a 5xx: the API's envelope even for our own bugs
             logger.exception("emulator bug outside the API pipeline")
             body = envelope_bytes(error_envelope(exc.internal_error(), str(uuid.uuid4())))
             return respond(start_response, 200, body, "application/json")
         finally:
             self.backend.stats.leave()
+
+
+def _done_reading(environ: dict[str, Any]) -> None:
+    """Half-close the read side once the request is fully read.
+
+    werkzeug closes every connection after the answer and first drains the socket, waiting 10 ms
+    for bytes that never come; a read side at EOF ends that wait at once.
+    """
+    sock = environ.get("werkzeug.socket")
+    if sock is not None and body_fully_read(environ):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
 
 
 class Emulator:
