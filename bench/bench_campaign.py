@@ -14,6 +14,7 @@ missing from the plan after the resume.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import sys
@@ -31,6 +32,7 @@ PROFILES = ("default", "high-latency")
 def throughput_once(profile: str, per_cell: int, workdir: Path) -> dict[str, float]:
     """One campaign at rate 5.0 against a fresh real-time emulator; its figures."""
     log = workdir / f"{profile}-{random.randrange(1 << 30)}.sqlite"
+    load_before = os.getloadavg()[0]
     with Emulator(profile, time_scale=1.0) as emu:
         result = run_campaign(emu, per_cell=per_cell, rate=5.0, log=log, progress=False)
         stats = emu.stats()
@@ -56,6 +58,7 @@ def throughput_once(profile: str, per_cell: int, workdir: Path) -> dict[str, flo
         "max_1s": max_starts_in_window(starts, 1.0),
         "rle_server": server_rle,
         "rle_log": result.summary.rate_limit_exceeded,
+        "load": max(load_before, os.getloadavg()[0]),
     }
 
 
@@ -99,7 +102,9 @@ def run(quick: bool) -> list[Row]:
                 f"{profile}: RequestLimitExceeded",
                 "answers",
                 [r["rle_server"] for r in rs],
-                note=f"log agrees: {all(r['rle_log'] == r['rle_server'] for r in rs)}",
+                note=f"log agrees: {all(r['rle_log'] == r['rle_server'] for r in rs)};"
+                f" 1-min load avg {min(r['load'] for r in rs):.1f}–{max(r['load'] for r in rs):.1f}"
+                f" on {os.cpu_count()} cores",
             )
         )
     rows += kill_resume_rows(runs=3 if quick else 10)

@@ -99,8 +99,10 @@ class Summary:
             f"  outcomes:    {self.ok} ok, {self.failed} failed (error rate {self.error_rate:.1%})",
         ]
         if self.errors_by_code:
-            codes = ", ".join(f"{c} {n}" for c, n in sorted(self.errors_by_code.items()))
-            lines.append(f"  errors:      {codes}")
+            codes = ", ".join(
+                f"{c} {n} ({n / self.attempts:.1%})" for c, n in sorted(self.errors_by_code.items())
+            )
+            lines.append(f"  errors:      {codes} of requests")
         lines.append(f"  quota:       {self.rate_limit_exceeded} RequestLimitExceeded")
         lines.append(
             f"  sequences:   {self.downloads} downloaded, {self.integrity_failures} failed MD5,"

@@ -52,7 +52,11 @@ def test_summary_counts_every_kind_of_result(tmp_path: Path) -> None:
     assert s.remaining == 6
     assert s.latency_p50_ms == pytest.approx(100)  # 100, 100, 100, 200, 300
     text = s.format()
-    assert "6 to resume" in text and "RequestLimitExceeded 1" in text and "1 failed MD5" in text
+    assert (
+        "6 to resume" in text
+        and "RequestLimitExceeded 1 (14.3%)" in text
+        and "1 failed MD5" in text
+    )
     assert s.as_dict()["error_rate"] == pytest.approx(1 / 6)
 
 
