@@ -652,6 +652,22 @@ class FaceIDClient:
                     continue
                 exc.call_id, exc.attempts = call_row.get("call_id"), attempt
                 raise
+            except Exception as exc:  # not ours (a bug, an odd URL): still one row, then as is
+                failure = NetworkError(self._redact(f"{type(exc).__name__}: {exc}", secrets))
+                failure.code = type(exc).__name__
+                self._finish(
+                    row,
+                    action,
+                    host,
+                    attempt,
+                    started,
+                    queued,
+                    perf_counter() - t0,
+                    reply,
+                    request_bytes,
+                    failure,
+                )
+                raise
             self._finish(
                 row, action, host, attempt, started, queued, latency, reply, request_bytes, None
             )
@@ -662,9 +678,16 @@ class FaceIDClient:
         if limiter is None:
             return 0.0, time.time()
         waited, at = limiter.reserve()
-        if limiter.clock is time.monotonic:
-            return waited, self._wall0 + (at - self._mono0)
-        return waited, time.time()
+        now = time.time()
+        if limiter.clock is not time.monotonic:
+            return waited, now
+        # the limiter's instant on the wall clock, exact relative to other starts (no jitter of a
+        # second clock read); re-anchored if the wall clock was stepped since the client started
+        started = self._wall0 + (at - self._mono0)
+        if abs(now - started) > 1.0 + waited:
+            self._wall0, self._mono0 = now, time.monotonic()
+            started = now
+        return waited, started
 
     def _finish(
         self,

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.utils import requote_uri
 
 from .errors import FaceIDError, NetworkError, RequestTimeoutError, ResponseTooLargeError
 from .regions import is_loopback_host
@@ -125,6 +126,8 @@ class Transport:
         ``host`` is what error messages name (pass the netloc, never the full URL).
         """
         deadline = clock() + timeout
+        if not url.isascii():
+            url = requote_uri(url)  # http.client sends ASCII only: percent-encode the rest
         request = requests.PreparedRequest()
         request.method = method
         request.url = url

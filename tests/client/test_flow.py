@@ -238,3 +238,49 @@ def test_loopback_is_never_sent_through_a_proxy(
         seq = client.generate_reflect_sequence(data.url, data.md5)
         assert client.download_sequence(seq)
     assert fault_server.count == 4
+
+
+def test_a_non_ascii_upload_link_is_percent_encoded(
+    make_client: Callable[..., FaceIDClient], fault_server: FaultServer
+) -> None:
+    link = fault_server.cos_url("ap-singapore", "uploads/données ü.bin")
+    fault_server.script(
+        s.envelope(
+            UploadUrl=link.replace(" ", "%20"),
+            ResourceUrl=link.split("?")[0].replace(" ", "%20"),
+            ExpiredTimestamp=1,
+        )
+    )
+    make_client().upload_device_data(DATA)
+    put = fault_server.requests[1]
+    assert put.method == "PUT" and "/uploads/donn%C3%A9es%20%C3%BC.bin?" in put.path
+
+
+def test_a_session_of_your_own_and_an_unexpected_failure_in_it(
+    fault_server: FaultServer, call_log: CallLog
+) -> None:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class Exploding(HTTPAdapter):
+        def send(self, *args: object, **kwargs: object) -> requests.Response:
+            raise RuntimeError("adapter bug")
+
+    session = requests.Session()
+    session.mount("http://127.0.0.1", Exploding())
+    with (
+        FaceIDClient(
+            "ap-singapore",
+            endpoint=fault_server.endpoint,
+            credential=FIXTURE_CREDENTIAL,
+            log=call_log,
+            session=session,
+            retries=3,
+        ) as client,
+        pytest.raises(RuntimeError, match="adapter bug"),
+    ):
+        client.create_upload_url()
+    row = rows(call_log).iloc[0]
+    assert row["outcome"] == "network_error" and row["error_code"] == "RuntimeError"
+    assert fault_server.count == 0 and call_log.count() == 1  # not retried: not a known failure
+    session.get_adapter("http://127.0.0.1/").close()
