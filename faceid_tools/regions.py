@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -92,6 +93,13 @@ def cos_region_of(url: str) -> str | None:
 
 
 def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and literal loopback addresses (127.0.0.0/8, ::1) — not for names
+    that merely start with ``127.`` such as ``127.0.0.1.nip.io``."""
     if not host:
         return False
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

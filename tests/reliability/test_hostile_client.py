@@ -339,17 +339,11 @@ def test_every_malformed_call_is_refused_before_the_network(
     assert target.server.count == 0 and rows == 0
 
 
-# --- a real bug found by the property above, pinned ------------------------------------------
+# --- a real bug found by the property above (fixed: regions.is_loopback_host) ------------------------------------------
 
 LOOKALIKE_HOSTS = ["127.0.0.1.nip.io", "127.attacker.example", "127.0.0.1.example.com"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="faceid_tools/regions.py is_loopback_host() treats any host starting with '127.' as "
-    "loopback, so plain http:// to e.g. 127.attacker.example (a public DNS name) is accepted "
-    "for the endpoint and DeviceDataUrl",
-)
 @pytest.mark.parametrize("host", LOOKALIKE_HOSTS)
 def test_plain_http_to_a_lookalike_of_loopback_is_refused(
     host: str, tmp_path: Path, target: Target, figures: Recorder
