@@ -58,7 +58,12 @@ def _banner_credential(banner: str) -> Credential:
 
 
 @pytest.mark.parametrize(
-    ("sig", "quota"), [(signal.SIGINT, True), (signal.SIGTERM, False)], ids=["SIGINT", "SIGTERM"]
+    ("sig", "quota"),
+    [
+        pytest.param(signal.SIGINT, True, id="SIGINT"),
+        # the same stop path by another signal; slow-marked because a start costs ~10 s on CI
+        pytest.param(signal.SIGTERM, False, id="SIGTERM", marks=pytest.mark.slow),
+    ],
 )
 def test_standalone_serves_and_stops_on_signal(sig: signal.Signals, quota: bool) -> None:
     flags = () if quota else ("--no-quota",)
