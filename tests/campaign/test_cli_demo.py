@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import subprocess
 import sys
@@ -9,14 +10,16 @@ from pathlib import Path
 
 from faceid_tools.campaign import Plan
 from faceid_tools.campaign.store import CampaignStore
-from faceid_tools.cli import build_parser
+from faceid_tools.cli import probe
 from faceid_tools.emulator.server import Emulator
 
 from .killing import ROOT, probe_command, probe_env
 
 
 def test_probe_options_parse_to_the_run_campaign_arguments() -> None:
-    args = build_parser().parse_args(
+    parser = argparse.ArgumentParser()
+    probe.register(parser.add_subparsers())
+    args = parser.parse_args(
         [
             "probe",
             "--emulator",
