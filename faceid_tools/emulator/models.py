@@ -102,6 +102,8 @@ class Stats:
             self.download_failures[reason] += 1
 
     def cos_request(self, method: str, status: int) -> None:
+        if method not in ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"):
+            method = "other"  # keep the counters bounded whatever clients send
         with self._lock:
             self.cos[(method, status)] += 1
 
