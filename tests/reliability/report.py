@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 PROPERTY = "reliability"  # keep in step with conftest.PROPERTY
+#: Beyond this many detail keys an area's table gets one "Details" column instead.
+MAX_DETAIL_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,12 @@ def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
     out += [f"- **{k}**: {v}" for k, v in meta.items()]
     out += [
         "",
-        "Lost = rows or plan calls that should exist and do not (and exchanges without a row); "
+        "Lost = rows, plan calls or values that should be there and are not, without an error "
+        "(exchanges without a row, rows gone after a crash, data silently dropped or altered); "
         "duplicated = plan calls made again after they were complete; leaked = secret values "
-        "found where they must not be. Details per check follow the summary.",
+        "found where they must not be. A check marked *bug found* has strict-xfail tests that "
+        "pin a defect of another part (listed under its details). Details per check follow the "
+        "summary.",
         "",
     ]
     summary = []
@@ -221,12 +226,20 @@ def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
             for ln in lines:
                 keys += [k for k in ln["detail"] if k not in keys]
             extra = [k for k in ("duplicated", "leaked") if any(ln[k] is not None for ln in lines)]
-            header = ["What", f"Times ({area.unit})", "Lost", *extra, *keys]
-            rows = [
-                [ln["item"], ln["times"], ln["lost"], *(ln[k] for k in extra)]
-                + [ln["detail"].get(k) for k in keys]
-                for ln in lines
-            ]
+            head = ["What", f"Times ({area.unit})", "Lost", *(k.capitalize() for k in extra)]
+            rows = [[ln["item"], ln["times"], ln["lost"], *(ln[k] for k in extra)] for ln in lines]
+            if len(keys) <= MAX_DETAIL_COLUMNS:
+                header = [*head, *keys]
+                rows = [
+                    r + [ln["detail"].get(k) for k in keys]
+                    for r, ln in zip(rows, lines, strict=True)
+                ]
+            else:
+                header = [*head, "Details"]
+                rows = [
+                    [*r, "; ".join(f"{k}: {_fmt(v)}" for k, v in ln["detail"].items())]
+                    for r, ln in zip(rows, lines, strict=True)
+                ]
             out += ["", *_table(header, rows)]
         bad = [r for r in res if r.outcome in ("failed", "known bug")]
         for r in bad:
