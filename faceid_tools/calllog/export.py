@@ -30,13 +30,14 @@ import logging
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -389,11 +390,63 @@ def _plan(
 
 
 def _run(tasks: Sequence[_Task]) -> list[_Part]:
+    """Run the tasks: in this process if there is one, else each in a worker process.
+
+    Workers are fresh interpreters started with ``python -c`` (not multiprocessing): nothing of
+    the caller's ``__main__`` is re-imported and no forked state (threads, locks) is inherited.
+    """
     if len(tasks) == 1:
         return _export_range(tasks[0])
     workers = max(1, len(tasks) // 2)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return [part for parts in pool.map(_export_range, tasks) for part in parts]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export-worker")
+    try:
+        futures = [pool.submit(_run_in_worker, task) for task in tasks]
+        return [part for future in futures for part in future.result()]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER = "from faceid_tools.calllog.export import _worker_main; _worker_main()"
+
+
+def _run_in_worker(task: _Task) -> list[_Part]:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-c", _WORKER],
+        input=json.dumps(asdict(task)),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+    except ValueError:
+        answer = {}
+    if proc.returncode != 0 or "parts" not in answer:
+        why = answer.get("error") or (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ExportError(
+            why
+            if "error" in answer
+            else f"{task.db}: export worker for ids {task.lo + 1}.."
+            f"{task.hi} failed (exit {proc.returncode}): {why}"
+        )
+    return [_Part(**part) for part in answer["parts"]]
+
+
+def _worker_main() -> None:
+    """Entry point of a worker process: a task as JSON on stdin, its parts as JSON on stdout."""
+    raw = json.loads(sys.stdin.read())
+    task = _Task(**{**raw, "columns": tuple(raw["columns"])})
+    try:
+        parts = _export_range(task)
+    except ExportError as exc:
+        print(json.dumps({"error": str(exc)}))
+        raise SystemExit(1) from None
+    fields = ("day", "tmp", "rows", "min_id", "max_id")
+    print(json.dumps({"parts": [{f: getattr(p, f) for f in fields} for p in parts]}))
 
 
 def _export_range(task: _Task) -> list[_Part]:

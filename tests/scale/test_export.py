@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -327,3 +328,39 @@ def test_cli_export(small_log: Path, tmp_path: Path) -> None:
         text=True,
     )
     assert missing.returncode == 1 and "nope.sqlite" in missing.stderr
+
+
+def test_a_worker_error_names_the_row_and_commits_nothing(
+    small_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "PARALLEL_MIN_ROWS", 1000)
+    with closing(sqlite3.connect(small_log)) as con, con:
+        con.execute("UPDATE calls SET latency_ms = 'slow' WHERE id = 5000")
+    out = tmp_path / "ds"
+    with pytest.raises(ExportError, match=r"row id=5000: column latency_ms"):
+        export(small_log, out, workers=2, chunk_rows=700)
+    assert dataset_files(out) == [] and not list(out.rglob("*.parquet*"))
+
+
+def test_workers_start_from_a_script_without_a_main_guard(small_log: Path, tmp_path: Path) -> None:
+    """Workers are fresh interpreters: the caller's script is not re-run in them."""
+    script = tmp_path / "nightly_export.py"
+    out = tmp_path / "ds"
+    script.write_text(
+        "from faceid_tools.calllog import export as ex\n"
+        "ex.PARALLEL_MIN_ROWS = 1000\n"
+        f"r = ex.export({str(small_log)!r}, {str(out)!r}, workers=2, chunk_rows=700)\n"
+        "print('exported', r.rows, len(r.files))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("exported") == 1
+    pdt.assert_frame_equal(load_parquet(out), load_calls(small_log))
