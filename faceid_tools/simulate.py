@@ -14,7 +14,8 @@ The rows look like the ones a probe campaign writes (see :mod:`faceid_tools.call
   row sharing the call's ``call_id``;
 * every successful call is followed by a ``DownloadSequence`` row carrying the ``seq_*`` properties
   of its light sequence: duplicates (profile ``sequences.duplicate_rate``) repeat an earlier
-  sequence of the same level (same MD5 and SHA-256), corrupted ones (``sequences.corrupt_rate``)
+  sequence of the same level drawn in the same block of :data:`DRAW_BLOCK` calls (same MD5 and
+  SHA-256), corrupted ones (``sequences.corrupt_rate``)
   fail their MD5 (``seq_md5_ok=0``, outcome ``integrity_error``).  The properties come from a small
   pool of FRSQ v1 sequences encoded and measured once per run
   (:func:`faceid_tools.sequences.properties`); every sequence gets its own MD5 and SHA-256.
@@ -492,9 +493,10 @@ def _masked(mask: np.ndarray, values: np.ndarray) -> list[Any]:
 
 
 def iter_row_batches(
-    draws: Draws, campaign_id: str, n_calls: int, *, batch: int = WRITE_BATCH
+    draws: Draws, campaign_id: str, n_calls: int, *, batch: int | None = None
 ) -> Iterator[dict[str, list[Any]]]:
     """The rows of ``draws`` as batches of columns (``{column: list}``, every insert column)."""
+    batch = batch or WRITE_BATCH
     t = _Tables.build()
     width = max(6, len(str(max(n_calls - 1, 0))))
     region_names = np.array(REGIONS, object)
