@@ -3,7 +3,9 @@
 Latency: the Mann–Whitney U test (``scipy.stats.mannwhitneyu``, asymptotic with tie and continuity
 corrections) with the difference of medians as the effect size (Bonett–Price interval).  Error
 rates: Fisher's exact test (``scipy.stats.fisher_exact``) with the risk difference as the effect
-size (Newcombe's interval).  Holm's correction runs over every pair one call reports.
+size (Newcombe's interval).  Holm's correction runs over every pair one call reports (or within
+each ``within`` group).  ``significant`` asks for both: a Holm-adjusted p-value below ``alpha``
+and an effect-size interval that excludes zero.
 """
 
 from __future__ import annotations
@@ -103,7 +105,11 @@ def _finish(out: pd.DataFrame, within: list[str], alpha: float, family: str) -> 
         out["p_holm"] = adjusted
     else:
         out["p_holm"] = holm(p)
-    out["significant"] = (out["p_holm"] < alpha).astype(bool)
+    # A difference is reported only when the test and the effect size agree: the adjusted
+    # p-value is below alpha *and* the interval of the difference leaves out zero.  A review
+    # then never shows "significant" next to an interval that allows no difference.
+    excludes_zero = (out["diff_lo"] > 0) | (out["diff_hi"] < 0)
+    out["significant"] = ((out["p_holm"] < alpha) & excludes_zero).astype(bool)
     return out.reset_index(drop=True)
 
 
@@ -144,7 +150,7 @@ def compare_latency(
     One row per pair: the ``within`` keys, ``a``, ``b``, ``n_a``, ``n_b``, ``median_a``,
     ``median_b``, ``diff`` (``median_a − median_b``, ms) with ``diff_lo``/``diff_hi``,
     ``u_statistic`` (U of a), ``p_value`` (Mann–Whitney), ``p_holm`` and ``significant``
-    (``p_holm < alpha``).  Successful calls only.  Holm's correction runs over every pair
+    (``p_holm < alpha`` and the interval of ``diff`` excludes 0).  Successful calls only.  Holm's correction runs over every pair
     reported (``family="all"``) or separately within each ``within`` group (``"within"``).
     """
     within_keys, between_key = _check(between, within, family)
@@ -271,12 +277,20 @@ def _mann_whitney(
 
 
 def _u_statistic(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float]:
-    """Mann–Whitney U of ``xa`` (mid-ranks for ties) and the tie term Σ(t³ − t) of the pool."""
-    pooled = np.concatenate([xa, xb])
-    ranks = stats.rankdata(pooled, method="average")
-    u1 = float(ranks[: len(xa)].sum()) - len(xa) * (len(xa) + 1) / 2
-    _, t = np.unique(pooled, return_counts=True)
-    t = t.astype(float)
+    """Mann–Whitney U of ``xa`` (ties count ½) and the tie term Σ(t³ − t) of the pooled sample.
+
+    ``U = Σ_{x in a} (#{y in b: y < x} + ½ #{y in b: y = x})``, the rank-sum form
+    ``R_a − n_a(n_a + 1)/2`` with mid-ranks, by binary search in the sorted ``xb``.
+    """
+    b = np.sort(xb)
+    below = np.searchsorted(b, xa, side="left")
+    upto = np.searchsorted(b, xa, side="right")
+    u1 = float(below.sum() + (upto - below).sum() / 2)
+    pooled = np.sort(np.concatenate([xa, xb]))
+    if pooled.size == 0:
+        return u1, 0.0
+    starts = np.flatnonzero(np.concatenate([[True], pooled[1:] != pooled[:-1]]))
+    t = np.diff(np.append(starts, pooled.size)).astype(float)
     return u1, float((t * t * t - t).sum())
 
 

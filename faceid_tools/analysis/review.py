@@ -193,6 +193,13 @@ def _cell(rec: Mapping[Any, Any], keys: Sequence[str]) -> str:
     return " ".join(parts)
 
 
+# Weight of each kind of finding: a higher tier always comes first; within one, the severity.
+_TIER_FORMAT = 5000  # sequences that break the documented format
+_TIER_SLO = 4000  # SLO failures
+_TIER_SEQUENCES = 3000  # duplicated or corrupted sequences
+_TIER_DIFFERENCE = 2000  # significant differences between regions / levels
+_TIER_UNDECIDED = 1000  # cells without the data for a verdict
+
 _METRIC_TEXT = {
     "p95_latency_ms": ("p95 latency", _ms),
     "error_rate": ("Error rate", _pct),
@@ -235,7 +242,7 @@ def top_findings(
         )
         found.append(
             (
-                10 + len(cells),
+                _TIER_UNDECIDED + min(len(cells), 999),
                 f"{len(cells)} of {total} region × level cells lack the data to decide at least "
                 f"one SLO ({metrics}); their intervals straddle the threshold.",
             )
@@ -256,7 +263,7 @@ def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[flo
         total = len(verdicts[verdicts["metric"] == metric])
         out.append(
             (
-                100 + len(recs) + min(severity, 10),
+                _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10),
                 f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
                 f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
                 f"(95% CI {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
@@ -271,7 +278,7 @@ def _conformance_findings(src: Any) -> list[tuple[float, str]]:
     for rec in conf[~conf["conforms"]].to_dict("records"):
         out.append(
             (
-                200 + rec["violations"] / max(rec["n"], 1),
+                _TIER_FORMAT + 100 * rec["violations"] / max(rec["n"], 1),
                 f"Level {rec['security_level']} sequences break the documented format: "
                 f"{rec['violations']:,} of {rec['n']:,} do not carry the light frames / blink "
                 "cues / level that docs/sequence-format.md prescribes.",
@@ -300,7 +307,8 @@ def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
             f"{_pct(1 - bad / n)}, 95% CI {_pct(lo)}–{_pct(hi)})"
         )
     text = " and ".join(parts)
-    return [(40 + len(dups) / max(n, 1) * 100, text[0].upper() + text[1:] + ".")]
+    share = (len(dups) + bad) / max(n, 1)
+    return [(_TIER_SEQUENCES + min(100 * share, 999), text[0].upper() + text[1:] + ".")]
 
 
 def _largest(frame: pd.DataFrame) -> dict[str, Any]:
@@ -330,7 +338,7 @@ def _difference_findings(
         rel = abs(rec["diff"]) / m_lo if m_lo else 0.0
         out.append(
             (
-                50 + min(rel, 5) * 10,
+                _TIER_DIFFERENCE + min(rel, 5) * 100,
                 f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
                 f"({_ms(m_hi)} vs {_ms(m_lo)}; 95% CI of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
                 f"Holm-adjusted {_p(rec['p_holm'])}).",
@@ -355,7 +363,7 @@ def _difference_findings(
         rel = rec["diff"] / rec["rate_b"] if rec["rate_b"] else 5.0
         out.append(
             (
-                55 + min(rel, 5) * 10,
+                _TIER_DIFFERENCE + min(rel, 5) * 100,
                 f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
                 f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more (95% CI "
                 f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
@@ -370,7 +378,7 @@ def _difference_findings(
         d_lo, d_hi = _oriented(rec)
         out.append(
             (
-                45,
+                _TIER_DIFFERENCE - 1,
                 f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
                 f"level {fast} (95% CI {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
             )

@@ -235,11 +235,10 @@ def draw_seeds(
                 cols["code"].append(d["error_code"])
     seed_arr = np.concatenate(cols["seed"])
     codes = np.concatenate(cols["code"])
-    ok = pd.isna(codes)
-    names = sorted({str(c) for c in codes[~ok]})
+    ok = np.equal(codes, None)
+    names, inverse = np.unique(codes[~ok].astype(str), return_inverse=True)
     code_idx = np.full(len(codes), -1)
-    for i, name in enumerate(names):
-        code_idx[codes == name] = i
+    code_idx[~ok] = inverse
     campaigns = np.unique(seed_arr)
     region_idx = np.array([REGIONS.index(r) for r in regions])[np.concatenate(cols["region"])]
     level_idx = np.array([LEVELS.index(lv) for lv in levels])[np.concatenate(cols["level"])]
@@ -258,7 +257,7 @@ def draw_seeds(
             "region": coded(region_idx, CATEGORIES["region"]),
             "security_level": coded(level_idx, CATEGORIES["security_level"]),
             "outcome": coded(np.where(ok, 0, 1), CATEGORIES["outcome"]),
-            "error_code": pd.Series(coded(code_idx, names)).astype("string"),
+            "error_code": pd.Series(coded(code_idx, names.tolist())).astype("string"),
             "latency_ms": np.concatenate(cols["lat"]),
         }
     )

@@ -1,0 +1,131 @@
+"""Sequence analyses on downloads whose ``seq_*`` columns come from real FRSQ bytes."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import pandas as pd
+import pytest
+
+from faceid_tools import seqformat
+from faceid_tools.analysis import (
+    duplicate_rate,
+    duplicate_sequences,
+    integrity_rate,
+    level_conformance,
+    property_histogram,
+    sequence_properties,
+)
+from faceid_tools.sequences import properties
+
+from ._logs import schema_frame
+
+
+def download(call_id: str, blob: bytes, *, md5: str | None = None) -> dict[str, object]:
+    md5 = md5 or hashlib.md5(blob).hexdigest()
+    props = properties(blob, md5)
+    return {
+        "call_id": call_id,
+        "attempt": 1,
+        "action": "DownloadSequence",
+        "region": "ap-singapore",
+        "outcome": "ok" if props["seq_md5_ok"] else "integrity_error",
+        "started_at": "2026-03-01T00:00:00Z",
+        "latency_ms": 20.0,
+        **props,
+    }
+
+
+def generate(call_id: str, level: str) -> dict[str, object]:
+    return {
+        "call_id": call_id,
+        "attempt": 1,
+        "action": "GenerateReflectSequence",
+        "region": "ap-singapore",
+        "security_level": level,
+        "outcome": "ok",
+        "started_at": "2026-03-01T00:00:00Z",
+        "latency_ms": 150.0,
+    }
+
+
+@functools.cache
+def _log() -> pd.DataFrame:
+    rows = []
+    blobs = {lv: seqformat.encode(seqformat.generate(int(lv))) for lv in "1234"}
+    for lv in "1234":
+        for i in range(5):
+            blob = seqformat.encode(seqformat.generate(int(lv)))
+            rows += [generate(f"{lv}-{i}", lv), download(f"{lv}-{i}", blob)]
+    # the same level-4 sequence served to two more calls: a duplicate
+    rows += [generate("dup-1", "4"), download("dup-1", blobs["4"])]
+    rows += [generate("dup-2", "4"), download("dup-2", blobs["4"])]
+    # corrupted bytes: MD5 of the original, bytes flipped
+    good = blobs["3"]
+    rows += [
+        generate("bad", "3"),
+        download("bad", b"X" + good[1:], md5=hashlib.md5(good).hexdigest()),
+    ]
+    # a level-1 call that received light frames: breaks the documentation
+    rows += [generate("wrong", "1"), download("wrong", blobs["3"])]
+    return schema_frame(pd.DataFrame(rows))
+
+
+def log() -> pd.DataFrame:
+    """The same log every time (sequences come from the CSPRNG), as a fresh copy."""
+    return _log().copy()
+
+
+def test_integrity_rate_counts_md5_checks_per_requested_level() -> None:
+    overall = integrity_rate(log())
+    assert (overall["n"].iloc[0], overall["verified"].iloc[0]) == (24, 23)
+    by_level = integrity_rate(log(), by="security_level").set_index("security_level")
+    assert by_level.loc["3", "n"] == 6 and by_level.loc["3", "verified"] == 5
+    assert by_level.loc["4", "rate"] == 1.0
+    assert by_level.loc["3", "rate_hi"] < 1.0
+
+
+def test_duplicates_name_their_calls() -> None:
+    dups = duplicate_sequences(log())
+    assert len(dups) == 1
+    assert dups["call_ids"].iloc[0] == ("dup-1", "dup-2")
+    assert (dups["copies"].iloc[0], dups["calls"].iloc[0]) == (2, 2)
+    rate = duplicate_rate(log())
+    assert (rate["n"].iloc[0], rate["distinct"].iloc[0], rate["repeats"].iloc[0]) == (24, 23, 1)
+
+
+def test_properties_per_level_follow_the_format() -> None:
+    out = sequence_properties(log()).set_index(["security_level", "property"])
+    assert out.loc[("1", "seq_size"), "min"] == seqformat.HEADER.size
+    assert out.loc[("2", "seq_frames"), "max"] == 0
+    assert out.loc[("3", "seq_frames"), "min"] >= seqformat.FRAMES_RANGE[0]
+    assert out.loc[("4", "seq_blinks"), "min"] >= seqformat.BLINKS_RANGE[0]
+    assert out.loc[("3", "seq_entropy"), "unit"] == "bits/byte"
+    assert out.loc[("3", "seq_frames"), "n"] == 5  # the corrupted download is not decodable
+    frame = log()
+    level1 = frame["call_id"].str.startswith("1-") | (frame["call_id"] == "wrong")
+    sizes = frame.loc[level1 & (frame["action"] == "DownloadSequence"), "seq_size"]
+    assert len(sizes) == 6  # the downloads carry no level: it comes from their call
+    assert out.loc[("1", "seq_size"), "mean"] == pytest.approx(sizes.astype(float).mean())
+
+
+def test_conformance_flags_a_level_with_light_frames_it_should_not_have() -> None:
+    out = level_conformance(log()).set_index("security_level")
+    assert out.loc["1", "violations"] == 1 and not out.loc["1", "conforms"]
+    assert out.loc["1", "with_frames"] == 1 and out.loc["1", "level_mismatch"] == 1
+    for lv in "234":
+        assert out.loc[lv, "conforms"], lv
+    assert out.loc["2", "expects_blinks"] and not out.loc["2", "expects_frames"]
+    assert out.loc["4", "with_blinks"] == out.loc["4", "n"] == 7
+
+
+def test_histograms_use_unit_bins_for_small_integer_ranges() -> None:
+    frames = property_histogram(log(), "seq_frames", by=())
+    assert (frames["bin_hi"] - frames["bin_lo"] == 1).all()
+    assert frames["count"].sum() == 23  # decodable downloads
+    entropy = property_histogram(log(), "seq_entropy", bins=7)
+    assert entropy.groupby("security_level", observed=True)["count"].sum().sum() == 24
+    assert entropy["bin_lo"].nunique() <= 7
+    with pytest.raises(ValueError, match="unknown sequence property"):
+        property_histogram(log(), "seq_colour")
