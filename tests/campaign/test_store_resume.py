@@ -150,6 +150,20 @@ def test_completeness_rule(state: CallState, retries: int, complete: bool) -> No
     assert is_complete(state, retries) is complete
 
 
+def test_gateway_statuses_are_retried_others_are_final() -> None:
+    def http(status: int) -> CallState:
+        return CallState(
+            last_grs_outcome="http_error",
+            last_grs_code="HTTPStatus",
+            last_grs_status=status,
+            last_grs_attempt=1,
+        )
+
+    assert not is_complete(http(503), retries=1)
+    assert is_complete(http(503), retries=0)
+    assert is_complete(http(404), retries=1)
+
+
 def test_retry_predicate_matches_the_error_codes() -> None:
     assert default_is_retried("api_error", "RequestLimitExceeded")
     assert default_is_retried("api_error", "ServiceUnavailable")
