@@ -107,10 +107,10 @@ def test_record_many_takes_mappings_and_tuples_in_one_transaction(tmp_path: Path
 
 
 def test_record_many_writes_a_large_batch(tmp_path: Path) -> None:
-    rows = [tuple(_row(i).get(c) for c in schema.INSERT_COLUMNS) for i in range(20_000)]
+    rows = [tuple(_row(i).get(c) for c in schema.INSERT_COLUMNS) for i in range(5_000)]
     with CallLog(tmp_path / "c.sqlite") as log:
-        assert log.record_many(rows) == 20_000
-        assert log.count() == 20_000
+        assert log.record_many(iter(rows)) == 5_000  # any iterable, a generator included
+        assert log.count() == 5_000
 
 
 def test_closed_log_refuses_writes(tmp_path: Path) -> None:
