@@ -188,6 +188,16 @@ class ResponseTooLargeError(BadResponseError):
     code = "ResponseTooLarge"
 
 
+# --- the call log on disk cannot be read as one ----------------------------------------------
+
+
+class CallLogError(FaceIDError, ValueError):
+    """A call log that cannot be read: a damaged file, or a stored value that does not fit its
+    column.  The message names the file (and, for a value, the row id and the column)."""
+
+    code = "CallLogError"
+
+
 # --- downloaded bytes do not match their MD5 -------------------------------------------------
 
 

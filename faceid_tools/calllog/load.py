@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import CallLogError
 from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
 from .store import CallLog
 
@@ -92,75 +93,117 @@ _TO_PANDAS = {
 }.get
 
 
-def _coerce(value: object, kind: str) -> object:
-    """One stored value as the kind's Python type (the slow path for mixed-type columns)."""
+_KIND_WORDS = {
+    "int": "an integer",
+    "bool": "an integer flag",
+    "float": "a number",
+    "time": "an ISO-8601 time",
+    "str": "text",
+    "category": "text",
+}
+
+
+def _fits(value: object, kind: str) -> bool:
+    """Whether a stored value is of the column's kind (SQLite's affinity already converted what
+    it could: what is left over is damage)."""
     if value is None:
-        return None
-    if kind in ("int", "bool", "float"):
+        return True
+    if kind in ("int", "bool"):
+        return isinstance(value, int)
+    if kind == "float":
+        return isinstance(value, int | float)
+    return isinstance(value, str)
+
+
+class _Reader:
+    """Rows of one source to a typed DataFrame, column by column through Arrow, in bounded chunks.
+
+    A value that does not fit its column (text in a number column, a fraction in an integer
+    column, a blob, an unparseable time) raises :class:`CallLogError` naming the file, the row
+    id and the column: nothing is read silently as something else.
+    """
+
+    def __init__(self, source: str, names: list[str]) -> None:
+        self.source = source
+        self.names = names
+        self.kinds = ["int" if n in CATEGORIES else _KINDS.get(n, "str") for n in names]
+        self.id_index = names.index("id") if "id" in names else None
+
+    def _refuse(self, column: str, kind: str, value: object, row_id: object) -> CallLogError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        where = f"row id {row_id}" if row_id is not None else "a row"
+        return CallLogError(
+            f"{self.source}: {where}, column {column}: {shown} is not {_KIND_WORDS[kind]}"
+        )
+
+    def _column(self, i: int, values: tuple[object, ...], rows: list[Any]) -> pa.Array:
+        kind = self.kinds[i]
         try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        if kind == "float":
-            return number
-        return int(number) if number == number and abs(number) != float("inf") else None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a level stored as 4.0 reads "4"
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+            if kind in ("int", "bool"):  # infer, then check: Arrow would truncate 2.5 to 2
+                arr = pa.array(values)
+                if pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
+                    return arr.cast(pa.int64())
+            else:
+                return pa.array(values, type=_ARROW_IN[kind])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+        for j, value in enumerate(values):
+            if not _fits(value, kind):
+                row_id = rows[j][self.id_index] if self.id_index is not None else None
+                raise self._refuse(self.names[i], kind, value, row_id) from None
+        raise CallLogError(f"{self.source}: column {self.names[i]} does not fit {kind} (overflow)")
 
+    def frame(self, cursor: sqlite3.Cursor) -> pd.DataFrame:
+        names, kinds = self.names, self.kinds
+        chunks: list[list[pa.Array]] = [[] for _ in names]
+        gc_was_on = gc.isenabled()
+        gc.disable()  # millions of short-lived tuples: the cycle collector only slows this down
+        try:
+            while rows := cursor.fetchmany(_CHUNK_ROWS):
+                for i, values in enumerate(zip(*rows, strict=True)):
+                    chunks[i].append(self._column(i, values, rows))
+                del rows
+        finally:
+            if gc_was_on:
+                gc.enable()
+        if not chunks or not chunks[0]:
+            return _empty_frame(names)
+        arrays: dict[str, pa.ChunkedArray] = {}
+        categoricals: dict[str, Any] = {}
+        ids = pa.chunked_array(chunks[self.id_index]) if self.id_index is not None else None
+        for name, kind, parts in zip(names, kinds, chunks, strict=True):
+            column = pa.chunked_array(parts, type=_ARROW_IN[kind])
+            if name in CATEGORIES:
+                codes: np.ndarray = column.to_numpy().astype(np.int8)
+                categoricals[name] = pd.Categorical.from_codes(
+                    codes, dtype=pd.CategoricalDtype(list(CATEGORIES[name]))
+                )
+                continue
+            if kind == "time":
+                column = self._time(name, column, ids)
+            elif kind == "bool":
+                column = pc.not_equal(column, 0)
+            arrays[name] = column
+        df = pa.table(arrays).to_pandas(types_mapper=_TO_PANDAS)
+        for name, categorical in categoricals.items():
+            df[name] = categorical
+        return df[names]
 
-def _arrow_column(values: tuple[object, ...], kind: str) -> pa.Array:
-    try:
-        return pa.array(values, type=_ARROW_IN[kind])
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([_coerce(v, kind) for v in values], type=_ARROW_IN[kind])
-
-
-def _frame_from_cursor(cursor: sqlite3.Cursor) -> pd.DataFrame:
-    """Rows to a typed DataFrame, converted column by column through Arrow in bounded chunks."""
-    names = [d[0] for d in cursor.description]
-    kinds = ["int" if n in CATEGORIES else _KINDS.get(n, "str") for n in names]
-    chunks: list[list[pa.Array]] = [[] for _ in names]
-    gc_was_on = gc.isenabled()
-    gc.disable()  # millions of short-lived tuples: the cycle collector only slows this down
-    try:
-        while rows := cursor.fetchmany(_CHUNK_ROWS):
-            for i, values in enumerate(zip(*rows, strict=True)):
-                chunks[i].append(_arrow_column(values, kinds[i]))
-            del rows
-    finally:
-        if gc_was_on:
-            gc.enable()
-    if not chunks or not chunks[0]:
-        return _empty_frame(names)
-    arrays: dict[str, pa.ChunkedArray] = {}
-    categoricals: dict[str, Any] = {}
-    for name, kind, parts in zip(names, kinds, chunks, strict=True):
-        column = pa.chunked_array(parts, type=_ARROW_IN[kind])
-        if name in CATEGORIES:
-            codes: np.ndarray = column.to_numpy().astype(np.int8)
-            categoricals[name] = pd.Categorical.from_codes(
-                codes, dtype=pd.CategoricalDtype(list(CATEGORIES[name]))
-            )
-            continue
-        if kind == "time":
-            column = _arrow_time(column)
-        elif kind == "bool":
-            column = pc.not_equal(column, 0)
-        arrays[name] = column
-    df = pa.table(arrays).to_pandas(types_mapper=_TO_PANDAS)
-    for name, categorical in categoricals.items():
-        df[name] = categorical
-    return df[names]
-
-
-def _arrow_time(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    try:
-        return pc.cast(column, pa.timestamp("us", "UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        parsed = pd.to_datetime(column.to_pandas(), utc=True, format="ISO8601", errors="coerce")
+    def _time(
+        self, name: str, column: pa.ChunkedArray, ids: pa.ChunkedArray | None
+    ) -> pa.ChunkedArray:
+        try:
+            return pc.cast(column, pa.timestamp("us", "UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        text = column.to_pandas()
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        bad = np.flatnonzero((text.notna() & parsed.isna()).to_numpy())
+        if len(bad):
+            pos = int(bad[0])
+            row_id = ids[pos].as_py() if ids is not None else None
+            raise self._refuse(name, "time", text.iloc[pos], row_id)
         return pa.chunked_array([pa.array(parsed, type=pa.timestamp("us", "UTC"))])
 
 
@@ -178,7 +221,7 @@ def _select_expr(name: str) -> str:
     return f"CASE CAST({name} AS TEXT) {cases} ELSE -1 END AS {name}"
 
 
-def _read_sqlite(conn: sqlite3.Connection, campaign_id: str | None) -> pd.DataFrame:
+def _read_sqlite(conn: sqlite3.Connection, campaign_id: str | None, source: str) -> pd.DataFrame:
     tables = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='calls'"
     ).fetchone()
@@ -191,7 +234,7 @@ def _read_sqlite(conn: sqlite3.Connection, campaign_id: str | None) -> pd.DataFr
         sql += " WHERE campaign_id = ?"
         params = (campaign_id,)
     sql += " ORDER BY id"
-    return _frame_from_cursor(conn.execute(sql, params))
+    return _Reader(source, names).frame(conn.execute(sql, params))
 
 
 def load_calls(
@@ -204,7 +247,7 @@ def load_calls(
     """
     if isinstance(source, CallLog):
         with source.reading() as conn:
-            return _read_sqlite(conn, campaign_id)
+            return _read_guarded(conn, campaign_id, str(source.path))
     path = Path(source)
     if path.is_dir():
         parquet = importlib.import_module("faceid_tools.calllog.parquet")
@@ -214,8 +257,23 @@ def load_calls(
         return df
     if not path.is_file():
         raise FileNotFoundError(f"no call log at {path}")
-    conn = sqlite3.connect(str(path), timeout=60.0)
     try:
-        return _read_sqlite(conn, campaign_id)
+        conn = sqlite3.connect(str(path), timeout=60.0)
+    except sqlite3.Error as exc:
+        raise CallLogError(f"{path}: cannot open the call log: {exc}") from exc
+    try:
+        return _read_guarded(conn, campaign_id, str(path))
     finally:
         conn.close()
+
+
+def _read_guarded(conn: sqlite3.Connection, campaign_id: str | None, source: str) -> pd.DataFrame:
+    """Read, turning a damaged file's errors into :class:`CallLogError` naming the file."""
+    try:
+        return _read_sqlite(conn, campaign_id, source)
+    except CallLogError:
+        raise
+    except (sqlite3.Error, pa.ArrowException, ValueError, OverflowError) as exc:
+        raise CallLogError(
+            f"{source}: not a readable call log: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -12,6 +12,7 @@ import pytest
 from faceid_tools.calllog import schema
 from faceid_tools.calllog.load import apply_types, empty_frame, load_calls
 from faceid_tools.calllog.store import CallLog
+from faceid_tools.errors import CallLogError
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -158,22 +159,56 @@ def test_a_directory_is_read_as_a_parquet_dataset(tmp_path: Path, log_path: Path
     _check_types(df)
 
 
-def test_odd_stored_values_are_coerced_not_fatal(tmp_path: Path) -> None:
-    # SQLite is dynamically typed: a foreign writer may store text in an INTEGER column, a level
-    # as a number, a bad timestamp; loading still gives the declared types (missing where unusable)
+def test_values_sqlite_converted_load_as_their_column_type(tmp_path: Path) -> None:
+    # SQLite's column affinity converts what it can ('12.5' in a REAL column is 12.5, 4 in a TEXT
+    # column is '4'); those load normally, and an unknown category value is simply missing
     path = tmp_path / "odd.sqlite"
     with CallLog(path) as log:
-        log.record({"call_id": "x", "http_status": "not a number", "security_level": 4,
-                    "started_at": "yesterday", "seq_md5_ok": 1, "latency_ms": "12.5",
-                    "region": "mars-1", "attempt": 2})  # fmt: skip
-        log.record({"call_id": "y", "http_status": 200, "security_level": "2",
-                    "started_at": "2026-01-01T00:00:00Z", "attempt": 1})  # fmt: skip
+        log.record({"call_id": "x", "http_status": " 200 ", "security_level": 4,
+                    "started_at": "2026-01-01T08:00:00+08:00", "seq_md5_ok": 1,
+                    "latency_ms": "12.5", "region": "mars-1", "attempt": 2})  # fmt: skip
     df = load_calls(path)
     _check_types(df)
-    assert pd.isna(df["http_status"].iloc[0]) and df["http_status"].iloc[1] == 200
-    assert df["security_level"].tolist() == ["4", "2"]
-    assert pd.isna(df["started_at"].iloc[0])
-    assert df["started_at"].iloc[1] == pd.Timestamp("2026-01-01", tz="UTC")
+    assert df["http_status"].tolist() == [200]
+    assert df["security_level"].tolist() == ["4"]
+    assert df["started_at"].iloc[0] == pd.Timestamp("2026-01-01", tz="UTC")
     assert df["latency_ms"].iloc[0] == 12.5
     assert pd.isna(df["region"].iloc[0])
     assert bool(df["seq_md5_ok"].iloc[0]) is True
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("http_status", "not a number"),
+        ("attempt", 2.5),
+        ("latency_ms", "fast"),
+        ("latency_ms", b"\x00\x01"),
+        ("seq_md5_ok", "maybe"),
+        ("started_at", "yesterday"),
+        ("started_at", "2026-02-30T10:00:00Z"),
+    ],
+)
+def test_a_value_that_does_not_fit_is_refused_naming_file_row_and_column(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    path = tmp_path / "damaged.sqlite"
+    with CallLog(path) as log:
+        log.record_many([{"call_id": f"c{i}", "attempt": 1} for i in range(5)])
+        with log.reading() as conn:
+            conn.execute(f"UPDATE calls SET {column} = ? WHERE id = 4", (value,))
+    with pytest.raises(CallLogError) as info:
+        load_calls(path)
+    message = str(info.value)
+    assert str(path) in message and "row id 4" in message and column in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_damaged_file_is_named(tmp_path: Path, log_path: Path) -> None:
+    broken = tmp_path / "broken.sqlite"
+    data = bytearray(log_path.read_bytes())
+    data[:16] = b"definitely not!!"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(CallLogError) as info:
+        load_calls(broken)
+    assert str(broken) in str(info.value)
