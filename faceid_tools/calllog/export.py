@@ -89,6 +89,28 @@ _DICTIONARY_COLUMNS = [
 ]
 
 
+#: Columns with min/max statistics per row group (what readers filter on); long unique strings
+#: (URLs, hashes, messages) would only cost time to compute statistics for.
+_STATISTICS_COLUMNS = [
+    "id",
+    "call_id",
+    "attempt",
+    "campaign_id",
+    "action",
+    "region",
+    "endpoint",
+    "security_level",
+    "started_at",
+    "latency_ms",
+    "http_status",
+    "outcome",
+    "error_code",
+    "simulated",
+    "seq_md5_ok",
+    "seq_level",
+]
+
+
 class ExportError(RuntimeError):
     """The export cannot proceed; the message names the file (and the row, for bad data)."""
 
@@ -603,6 +625,8 @@ def _write_chunk(table: pa.Table, task: _Task, parts: dict[str, _Part]) -> None:
                 _SCHEMA,
                 compression="zstd",
                 use_dictionary=_DICTIONARY_COLUMNS,
+                write_statistics=_STATISTICS_COLUMNS,
+                write_page_checksum=True,  # a damaged page is detected, not read as data
             )
         ids = sub.column("id")
         first, last = int(ids[0].as_py()), int(ids[-1].as_py())

@@ -148,7 +148,7 @@ def _find_corrupt(files: Sequence[Path]) -> tuple[Path, str] | None:
     """The first file whose footer or data cannot be read, with the reason."""
     for f in files:
         try:
-            reader = pq.ParquetFile(f)
+            reader = pq.ParquetFile(f, page_checksum_verification=True)
             for i in range(reader.num_row_groups):
                 reader.read_row_group(i)
         except Exception as exc:
@@ -179,7 +179,13 @@ def load_parquet(
     schema = arrow_schema()
     if not files:
         return empty_frame()[names]
-    dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+    # pages written with a CRC (export does) are verified: damage is an error, never data
+    fmt = pads.ParquetFileFormat(
+        default_fragment_scan_options=pads.ParquetFragmentScanOptions(
+            page_checksum_verification=True
+        )
+    )
+    dataset = pads.dataset([str(f) for f in files], schema=schema, format=fmt)
     filt = pads.field("campaign_id") == campaign_id if campaign_id is not None else None
     read = names if "id" in names else [*names, "id"]
     try:

@@ -82,11 +82,15 @@ def test_a_corrupt_part_is_named(dataset: Path) -> None:
         load_parquet(dataset)
 
 
-def test_a_damaged_column_chunk_is_named(dataset: Path) -> None:
+def test_a_damaged_data_page_is_named(dataset: Path) -> None:
+    """Bytes flipped inside a data page: caught by the page CRC, never returned as values."""
     victim = dataset_files(dataset)[0]
+    meta = pq.ParquetFile(victim).metadata
+    column = meta.row_group(0).column(list(COLUMN_NAMES).index("latency_ms"))
+    assert column.total_compressed_size > 400
     data = bytearray(victim.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 400] = b"\xa5" * 400
+    at = column.data_page_offset + column.total_compressed_size // 2
+    data[at : at + 64] = bytes(b ^ 0x5A for b in data[at : at + 64])
     victim.write_bytes(bytes(data))
     with pytest.raises(ParquetDatasetError, match=str(victim.name)):
         load_parquet(dataset)
