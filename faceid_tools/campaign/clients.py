@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,7 +60,6 @@ class Target:
     credential: Any
     log: CallLog
     owns_log: bool = False
-    _used: bool = field(default=False, repr=False)
 
     @property
     def log_path(self) -> Path:

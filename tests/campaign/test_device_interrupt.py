@@ -1,11 +1,20 @@
+import hashlib
 import os
 import signal
 import threading
 
 import pytest
 
-from faceid_tools.campaign.device import DeviceRef, given, synthetic_package
+from faceid_tools.campaign.device import (
+    UPLOAD_ATTEMPTS,
+    DeviceRef,
+    given,
+    synthetic_package,
+    upload,
+)
 from faceid_tools.campaign.interrupt import StopControl, sigint_stops
+from faceid_tools.errors import api_error
+from faceid_tools.models import DeviceData
 
 MD5 = "0123456789abcdef0123456789ABCDEF"
 
@@ -85,3 +94,42 @@ def test_no_handler_outside_the_main_thread() -> None:
     t.start()
     t.join()
     assert seen == [False]
+
+
+class ScriptedUploader:
+    """Answers upload_device_data from a script: an exception to raise, or None to succeed."""
+
+    def __init__(self, script: list[Exception | None], md5_ok: bool = True) -> None:
+        self.script = script
+        self.md5_ok = md5_ok
+        self.call_ids: list[str] = []
+
+    def upload_device_data(self, data: bytes, *, campaign_id: str, call_id: str) -> DeviceData:
+        self.call_ids.append(call_id)
+        step = self.script.pop(0)
+        if step is not None:
+            raise step
+        md5 = hashlib.md5(data).hexdigest() if self.md5_ok else "0" * 32
+        return DeviceData(
+            url=f"https://b.cos.x.myqcloud.com/{campaign_id}", md5=md5, request_id="r"
+        )
+
+
+def test_upload_retries_what_is_worth_retrying_and_skips_a_region_that_fails() -> None:
+    flaky = ScriptedUploader([api_error("InternalError", "boom", "r1"), None])
+    denied = ScriptedUploader([api_error("AuthFailure.SignatureFailure", "no", "r2")])
+    broken = ScriptedUploader([None], md5_ok=False)
+    refs, failures = upload(
+        {"ap-bangkok": flaky, "ap-hongkong": denied, "ap-singapore": broken}, "c9", 2
+    )
+    assert set(refs) == {"ap-bangkok"}
+    assert flaky.call_ids == ["c9-upload-2-ap-bangkok-1", "c9-upload-2-ap-bangkok-2"]
+    assert denied.call_ids == ["c9-upload-2-ap-hongkong-1"]  # not retried
+    assert "SignatureFailure" in failures["ap-hongkong"] and "MD5" in failures["ap-singapore"]
+
+
+def test_upload_gives_up_after_three_attempts() -> None:
+    always = ScriptedUploader([api_error("ServiceUnavailable", "busy", None)] * 3)
+    refs, failures = upload({"ap-bangkok": always}, "c1", 1)
+    assert refs == {} and len(always.call_ids) == UPLOAD_ATTEMPTS == 3
+    assert "ServiceUnavailable" in failures["ap-bangkok"]
