@@ -22,6 +22,7 @@ from faceid_tools.calllog.export import ExportError, export
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.calllog.parquet import STATE_FILE, dataset_files, load_parquet, read_state
 from faceid_tools.calllog.store import CallLog
+from faceid_tools.cli import main
 from faceid_tools.simulate import simulate
 
 from .conftest import START
@@ -295,39 +296,17 @@ def test_parallel_workers_write_the_same_dataset(
     pdt.assert_frame_equal(load_parquet(out), load_calls(small_log))
 
 
-def test_cli_export(small_log: Path, tmp_path: Path) -> None:
+def test_cli_export(small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ds"
-    run = [
-        sys.executable,
-        "-m",
-        "faceid_tools",
-        "export",
-        "--log",
-        str(small_log),
-        "--out",
-        str(out),
-    ]
-    first = subprocess.run(run, capture_output=True, text=True, check=True)
-    assert "added" in first.stdout
-    second = subprocess.run(run, capture_output=True, text=True, check=True)
-    assert "up to date" in second.stdout
+    argv = ["export", "--log", str(small_log), "--out", str(out)]
+    assert main(argv) == 0
+    assert "added" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "up to date" in capsys.readouterr().out
     state = json.loads((out / STATE_FILE).read_text())
     assert state["rows"] == len(load_calls(small_log))
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "faceid_tools",
-            "export",
-            "--log",
-            str(tmp_path / "nope.sqlite"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert missing.returncode == 1 and "nope.sqlite" in missing.stderr
+    assert main(["export", "--log", str(tmp_path / "nope.sqlite"), "--out", str(out)]) == 1
+    assert "nope.sqlite" in capsys.readouterr().err
 
 
 def test_a_worker_error_names_the_row_and_commits_nothing(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +14,7 @@ from scipy.stats import binom
 from faceid_tools import seqformat
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.calllog.schema import INSERT_COLUMNS
+from faceid_tools.cli import main
 from faceid_tools.emulator.profile import Profile
 from faceid_tools.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.simulate import random_sequence, simulate, to_epoch_us
@@ -249,51 +247,18 @@ def test_start_parsing() -> None:
     assert to_epoch_us("1970-01-01T00:00:00.5") == 500_000  # naive = UTC
 
 
-def test_cli_simulate(tmp_path: Path) -> None:
+def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "calls.sqlite"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "faceid_tools",
-            "simulate",
-            "-n",
-            "50",
-            "--log",
-            str(path),
-            "--seed",
-            "4",
-            "--start",
-            START,
-            "--rate",
-            "10",
-            "--profile",
-            "high-latency",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "50 calls" in out.stdout and str(path) in out.stdout
+    argv = ["simulate", "-n", "50", "--log", str(path), "--seed", "4", "--start", START]
+    assert main([*argv, "--rate", "10", "--profile", "high-latency"]) == 0
+    out = capsys.readouterr().out
+    assert "50 calls" in out and str(path) in out
     assert len([r for r in rows(path) if r["action"] == GRS]) == 50
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "faceid_tools",
-            "simulate",
-            "-n",
-            "5",
-            "--log",
-            str(path),
-            "--profile",
-            str(tmp_path / "missing.toml"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode != 0 and "missing.toml" in bad.stderr
-    assert math.isfinite(len(rows(path)))
+    missing = tmp_path / "missing.toml"
+    assert main(["simulate", "-n", "5", "--log", str(path), "--profile", str(missing)]) == 2
+    assert "missing.toml" in capsys.readouterr().err
+    assert main(["simulate", "-n", "5", "--log", str(path), "--rate", "-1"]) == 2
+    assert "rate" in capsys.readouterr().err
 
 
 def test_blocks_join_seamlessly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
