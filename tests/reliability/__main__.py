@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     parser.add_argument("--fast", action="store_true", help="CI counts instead of the full ones")
     parser.add_argument("--seed", type=int, default=None, help="seed (default: a fresh one)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="pytest-xdist workers (default 2; 0 runs in this process)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
 
@@ -61,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     collector = Collector()
     started = datetime.now(UTC)
     t0 = time.monotonic()
+    workers = ["-n", str(args.workers), "--dist", "load"] if args.workers > 0 else []
     code = pytest.main(
-        [str(HERE), "-p", "no:cacheprovider", "-q", "-rfEx", *args.pytest_args],
+        [str(HERE), "-p", "no:cacheprovider", "-q", "-rfEx", *workers, *args.pytest_args],
         plugins=[collector],
     )
     elapsed = time.monotonic() - t0
@@ -76,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             "Commit": _commit(),
             "Machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}",
-            "Duration": f"{elapsed:.0f} s for {len(collector.results)} tests "
-            f"(pytest exit status {int(code)})",
+            "Duration": f"{elapsed:.0f} s for {len(collector.results)} tests on "
+            f"{args.workers or 1} worker(s) (pytest exit status {int(code)})",
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(render(collector.results, meta), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ class Recorder:
         lost: int = 0,
         duplicated: int | None = None,
         leaked: int | None = None,
-        **detail: Any,
+        detail: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One line: ``item`` tried ``times`` times; ``detail`` columns go to the detail table."""
         line = {
@@ -40,7 +40,7 @@ class Recorder:
             "lost": int(lost),
             "duplicated": None if duplicated is None else int(duplicated),
             "leaked": None if leaked is None else int(leaked),
-            "detail": {k: _plain(v) for k, v in detail.items()},
+            "detail": {k: _plain(v) for k, v in (detail or {}).items()},
         }
         self.lines.append(line)
         self._record(PROPERTY, line)

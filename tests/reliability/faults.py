@@ -233,6 +233,10 @@ class PeriodicFaultServer(FaultServer):
         self.faulted = 0
         self._count_lock = threading.Lock()
 
+    def __enter__(self) -> PeriodicFaultServer:
+        self.start()
+        return self
+
     def record(self, rec: Recorded) -> Reply:
         reply = super().record(rec)
         if reply != self._default or not self.match(rec):

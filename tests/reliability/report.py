@@ -116,7 +116,9 @@ class Collector:
         elif report.skipped and res.outcome == "passed":
             res.outcome = "skipped"
         if report.when == "teardown":
-            res.lines = [v for k, v in report.user_properties if k == PROPERTY]
+            res.lines = [
+                v for k, v in report.user_properties if k == PROPERTY and isinstance(v, dict)
+            ]
 
 
 def _fmt(value: Any) -> str:
@@ -171,8 +173,8 @@ def _result(results: Sequence[TestResult]) -> str:
 def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
     """The Markdown of ``docs/reliability.md``."""
     by_area: dict[str, list[TestResult]] = {}
-    for res in results.values():
-        by_area.setdefault(res.module, []).append(res)
+    for result in results.values():
+        by_area.setdefault(result.module, []).append(result)
     out = [
         "# Reliability: nothing lost, nothing leaked",
         "",
@@ -203,11 +205,22 @@ def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
                 sum(ln["lost"] for ln in lines),
                 _sum(ln["duplicated"] for ln in lines),
                 _sum(ln["leaked"] for ln in lines),
+                f"{sum(r.seconds for r in res):.0f}",
                 _result(res),
             )
         )
     out += _table(
-        ("#", "Check", "What was tried", "Times", "Lost", "Duplicated", "Leaked", "Result"),
+        (
+            "#",
+            "Check",
+            "What was tried",
+            "Times",
+            "Lost",
+            "Duplicated",
+            "Leaked",
+            "Test s",
+            "Result",
+        ),
         summary,
     )
     for module, area in AREAS.items():

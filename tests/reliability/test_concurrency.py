@@ -107,7 +107,7 @@ def test_processes_and_threads_log_every_exchange(
         f"{PROCESSES} processes × {THREADS} threads × {CALLS} calls (+ upload, downloads)",
         sum(logged.values()),
         lost=lost,
-        **{
+        detail={
             "rows expected": expected_total,
             "exchanges served": sum(served.values()),
             "lock errors": sum("locked" in e for e in errors) + stderr.count("locked"),

@@ -34,7 +34,7 @@ def test_sigkill_at_random_moments_then_resume(
                 1,
                 lost=kill.lost_at_kill + kill.lost_later,
                 duplicated=kill.duplicated,
-                **{
+                detail={
                     "killed after (s)": round(kill.after_s, 2),
                     "rows the killed run committed": kill.rows_by_run,
                     "plan calls complete at the kill": f"{len(kill.complete_at_kill)}/{audit.planned}",
@@ -46,7 +46,7 @@ def test_sigkill_at_random_moments_then_resume(
             0,
             lost=audit.planned - audit.completed,
             duplicated=audit.double_executions,
-            **{
+            detail={
                 "plan calls complete at the kill": f"{audit.completed}/{audit.planned} at the end "
                 f"({audit.runs} runs)",
                 "integrity_check": audit.integrity,

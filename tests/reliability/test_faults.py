@@ -111,7 +111,7 @@ def test_one_call_through_the_fault(fault: Fault, tmp_path: Path, figures: Recor
         fault.name,
         len(rows),
         lost=max(0, received - len(rows)),
-        **{
+        detail={
             "typed error": type(exc).__name__,
             "row outcome": ",".join(sorted({r["outcome"] for r in rows})),
             "attempts (rows)": len(rows),
@@ -155,7 +155,7 @@ def test_a_retryable_fault_once_then_success(
         fault.name,
         len(rows),
         lost=max(0, received - len(rows)),
-        **{"fault once, then": "ok on attempt 2"},
+        detail={"fault once, then": "ok on attempt 2"},
     )
     assert [(r["action"], r["attempt"], r["outcome"]) for r in rows] == [
         (GRS, 1, fault.outcome),
@@ -206,7 +206,7 @@ def test_a_campaign_through_the_fault(fault: Fault, tmp_path: Path, figures: Rec
         fault.name,
         len(rows),
         lost=(planned - summary.completed) + max(0, exchanges - len(rows)),
-        **{
+        detail={
             "campaign calls": planned,
             "completed": summary.completed,
             "faulted exchanges": len(faulted_rows),

@@ -267,7 +267,7 @@ def test_every_answer_to_junk_is_an_error_envelope(emu: Emulator, figures: Recor
         figures.add(
             "raw-socket junk, broken framing, header floods",
             tally.sent,
-            **{
+            detail={
                 "answered": tally.answered,
                 "closed without answer": tally.silent,
                 "not a valid error envelope": len(tally.bad),
@@ -305,7 +305,7 @@ def test_idle_and_stalled_connections_do_not_block_others(emu: Emulator, figures
     figures.add(
         "idle and half-sent connections held open",
         len(held),
-        **{
+        detail={
             "not a valid error envelope": int(problem is not None),
             "signed call answered afterwards": "yes" if alive else "NO",
         },

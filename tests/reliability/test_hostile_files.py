@@ -128,6 +128,7 @@ _bad_time = st.one_of(
 def corrupt_values(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(["int", "float", "bool", "time"]))
     column = draw(st.sampled_from(TYPED[kind]))
+    value: Any
     if kind == "time":
         value = draw(st.one_of(_bad_time, _blob))
     elif kind == "float":
@@ -226,7 +227,7 @@ def test_export_refuses_a_corrupt_value_naming_file_row_and_column(
             "export: a value that does not fit its column",
             tally["examples"],
             lost=tally["files left"],
-            **{
+            detail={
                 "error names file, row id, column": f"{tally['named']}/{tally['examples']}",
                 "incremental (second) exports": tally["incremental"],
                 "partial output": tally["files left"],
@@ -318,7 +319,7 @@ def test_export_of_a_damaged_log_fails_cleanly_or_exports_what_sqlite_reads(
         "export: a damaged log (truncated, overwritten, bits flipped, garbage)",
         DAMAGES,
         lost=outcomes["partial"],
-        **{
+        detail={
             "refused (ExportError naming the log)": outcomes["refused"] - outcomes["unnamed"],
             "error without the log": outcomes["unnamed"],
             "exported exactly what SQLite reads": outcomes["exported"] - outcomes["partial"],
@@ -372,7 +373,7 @@ def test_load_of_a_broken_dataset_names_the_file(
     named = named_file in str(info.value) or (
         damage == "missing part" and part.name in str(info.value)
     )
-    figures.add(f"load_calls: dataset with {damage}", 1, **{"error names the file": named})
+    figures.add(f"load_calls: dataset with {damage}", 1, detail={"error names the file": named})
     assert named, str(info.value)
 
 
@@ -415,7 +416,7 @@ def test_load_calls_of_a_damaged_log_names_the_file(
     figures.add(
         "load_calls: a damaged log",
         DAMAGES,
-        **{
+        detail={
             "error names the file": outcomes["named"],
             "error without the file": outcomes["unnamed"],
             "loaded anyway": outcomes["loaded"],
@@ -464,7 +465,7 @@ def test_load_calls_refuses_a_corrupt_value_naming_file_and_row(
         "load_calls: a value that does not fit its column",
         DAMAGES,
         lost=len(silent),
-        **{
+        detail={
             "error names file and row": named,
             "read silently": len(silent),
             "examples": "; ".join(sorted({s.split(" (row")[0] for s in silent})[:4]),
@@ -504,7 +505,7 @@ def test_load_calls_of_a_dataset_with_flipped_bits_fails_or_reads_the_same(
         "load_calls: dataset part with 1-3 bits flipped",
         DAMAGES,
         lost=outcomes["silently different"],
-        **{
+        detail={
             "error names the part": outcomes["named"],
             "error without the part": outcomes["unnamed"],
             "read the same": outcomes["same"],

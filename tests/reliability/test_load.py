@@ -161,7 +161,7 @@ def test_flood_then_quota(tmp_path: Path, figures: Recorder) -> None:
     figures.add(
         f"flood, quota lifted, {THREADS} threads, {FLOOD_S:g} s",
         free.total,
-        **{
+        detail={
             "req/s": round(rate),
             "ok": free.ok,
             "5xx": five_xx,
@@ -181,7 +181,7 @@ def test_flood_then_quota(tmp_path: Path, figures: Recorder) -> None:
     figures.add(
         f"flood, quota on, {THREADS} threads, {QUOTA_S:g} s",
         quota.total,
-        **{
+        detail={
             "req/s": round(quota.total / quota_s),
             "ok": quota.ok,
             "5xx": 0,

@@ -39,6 +39,7 @@ from faceid_tools.errors import FaceIDError
 from faceid_tools.report import list_notebooks, render_reports
 from tests.fixtures.servers import blackhole_endpoint
 from tests.reliability.audit import Hit, Tap, file_texts, scan
+from tests.reliability.conftest import Recorder
 from tests.reliability.crash import crash_profile
 from tests.reliability.settings import FULL, SEED, count
 
@@ -132,18 +133,18 @@ def secret_values(cred: Credential, tap: Tap) -> dict[str, set[str]]:
 
 
 def record(
-    figures: object,
+    figures: Recorder,
     item: str,
     texts: dict[str, str],
     secrets: dict[str, set[str]],
     hits: list[Hit],
-    **detail: object,
+    detail: dict[str, object],
 ) -> None:
-    figures.add(  # type: ignore[attr-defined]
+    figures.add(
         item,
         len(texts),
         leaked=len(hits),
-        **{
+        detail={
             "secret values searched": sum(len(v) for v in secrets.values()),
             "of which TC3 signatures": len(secrets.get("TC3 signature", ())),
             "of which q-signature/q-ak": len(secrets.get("q-signature / q-ak", ())),
@@ -159,7 +160,7 @@ def test_a_session_token_run_and_its_outputs_leak_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
-    figures: object,
+    figures: Recorder,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for name in [k for k in os.environ if k.startswith("TENCENTCLOUD_")]:
@@ -208,7 +209,7 @@ def test_a_session_token_run_and_its_outputs_leak_nothing(
         texts,
         secrets,
         hits,
-        **{"exceptions": len(exception_texts), "reports": len(reports)},
+        {"exceptions": len(exception_texts), "reports": len(reports)},
     )
     assert tap.signatures and tap.tokens == {cred.token, WRONG_TOKEN} and tap.presigned
     assert result.summary.completed == result.summary.planned
@@ -217,7 +218,7 @@ def test_a_session_token_run_and_its_outputs_leak_nothing(
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_demo_leaks_nothing(tmp_path: Path, figures: object) -> None:
+def test_the_demo_leaks_nothing(tmp_path: Path, figures: Recorder) -> None:
     """``python -m faceid_tools.demo`` as ``make demo`` runs it, DEBUG logging on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENCENTCLOUD_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -241,7 +242,7 @@ def test_the_demo_leaks_nothing(tmp_path: Path, figures: object) -> None:
         texts,
         secrets,
         hits,
-        **{"requests the emulator saw": requests_seen, "exit status": run.returncode},
+        {"requests the emulator saw": requests_seen, "exit status": run.returncode},
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert secrets["TC3 signature"] and secrets["q-signature / q-ak"]
