@@ -84,7 +84,7 @@ AREAS: dict[str, Area] = {
 
 
 @dataclass
-class TestResult:
+class Result:
     nodeid: str
     module: str
     outcome: str = "passed"  #: passed, failed, skipped, known bug
@@ -101,12 +101,10 @@ class Collector:
     """pytest plugin gathering outcomes and recorded figures of the reliability tests."""
 
     def __init__(self) -> None:
-        self.results: dict[str, TestResult] = {}
+        self.results: dict[str, Result] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        res = self.results.setdefault(
-            report.nodeid, TestResult(report.nodeid, _module(report.nodeid))
-        )
+        res = self.results.setdefault(report.nodeid, Result(report.nodeid, _module(report.nodeid)))
         res.seconds += float(report.duration)
         if hasattr(report, "wasxfail"):
             res.outcome, res.reason = "known bug", str(report.wasxfail)
@@ -157,7 +155,7 @@ def _merge(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def _result(results: Sequence[TestResult]) -> str:
+def _result(results: Sequence[Result]) -> str:
     failed = sum(r.outcome == "failed" for r in results)
     bugs = sum(r.outcome == "known bug" for r in results)
     passed = sum(r.outcome == "passed" for r in results)
@@ -170,9 +168,9 @@ def _result(results: Sequence[TestResult]) -> str:
     return f"pass ({passed} tests)"
 
 
-def render(results: Mapping[str, TestResult], meta: Mapping[str, str]) -> str:
+def render(results: Mapping[str, Result], meta: Mapping[str, str]) -> str:
     """The Markdown of ``docs/reliability.md``."""
-    by_area: dict[str, list[TestResult]] = {}
+    by_area: dict[str, list[Result]] = {}
     for result in results.values():
         by_area.setdefault(result.module, []).append(result)
     out = [

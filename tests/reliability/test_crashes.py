@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.conftest import Recorder
-from tests.reliability.crash import Series
+from tests.reliability.crash import Series, executions, is_final_failure
 from tests.reliability.settings import FULL, SEED, count
 
 GROUPS = count(1, 4)
@@ -68,3 +68,40 @@ def test_sigkill_at_random_moments_then_resume(
         assert audit.marked == audit.planned, audit.campaign
     if FULL:
         assert sum(k.rows_by_run > 0 for k in kills) >= len(kills) // 2, "kills mostly mid-run"
+
+
+def test_the_audit_counts_complete_executions() -> None:
+    """The duplicate and completion audit is not blind (rows built by hand)."""
+    names = [
+        "id",
+        "call_id",
+        "campaign_id",
+        "action",
+        "outcome",
+        "error_code",
+        "http_status",
+        "attempt",
+    ]
+    grs, dl = "GenerateReflectSequence", "DownloadSequence"
+    spec = [
+        ("c-000000", grs, "ok", None, 200, 1),
+        ("c-000000", dl, "ok", None, 200, 1),  # index 0: one execution
+        ("c-000001", grs, "ok", None, 200, 1),  # killed before its download...
+        ("c-000001", grs, "ok", None, 200, 1),
+        ("c-000001", dl, "integrity_error", "IntegrityError", 200, 1),  # ...redone: one
+        ("c-000002", grs, "ok", None, 200, 1),
+        ("c-000002", dl, "ok", None, 200, 1),
+        ("c-000002", grs, "ok", None, 200, 1),
+        ("c-000002", dl, "ok", None, 200, 1),  # index 2: made twice
+        ("c-000003", grs, "api_error", "InternalError", 200, 1),  # retried...
+        ("c-000003", grs, "api_error", "InternalError", 200, 2),  # ...final: one
+        ("c-000004", grs, "api_error", "AuthFailure.SignatureFailure", 200, 1),  # final: one
+        ("c-000005", grs, "timeout", "Timeout", None, 1),  # retryable, killed: none
+        ("c-upload-1-ap-singapore-1", "CreateUploadUrl", "ok", None, 200, 1),  # not a plan call
+    ]
+    rows = {i + 1: (i + 1, c, "c", a, o, e, s, n) for i, (c, a, o, e, s, n) in enumerate(spec)}
+    done = executions(rows, names, "c", retries=1)
+    assert {i: len(ids) for i, ids in done.items()} == {0: 1, 1: 1, 2: 2, 3: 1, 4: 1}
+    assert is_final_failure("timeout", "Timeout", None, 2, retries=1)
+    assert not is_final_failure("http_error", "HTTPStatus", 503, 1, retries=1)
+    assert is_final_failure("http_error", "HTTPStatus", 500, 1, retries=1)
