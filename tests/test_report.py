@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ from faceid_tools.report import (
     declared_parameters,
     execute_notebook,
     inject_parameters,
+    render_html,
     render_reports,
     strip_outputs,
 )
@@ -80,6 +82,32 @@ def test_strip_outputs_clears_outputs_and_counts() -> None:
     strip_outputs(nb)
     assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
     assert "execution" not in nb.cells[1].metadata
+
+
+def _images(html: str) -> list[dict[str, str | None]]:
+    found: list[dict[str, str | None]] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "img":
+                found.append(dict(attrs))
+
+    Images().feed(html)
+    return found
+
+
+def test_figures_get_the_following_explanation_as_alt_text() -> None:
+    nb = _notebook("plot()")
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "display_data", {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+        )
+    ]
+    nb.cells.append(nbformat.v4.new_markdown_cell('The **"p95"** <b>per</b> hour. Then more.'))
+    html = render_html(nb)
+    images = _images(html)
+    assert images == [{"alt": 'The "p95" per hour.', "src": "data:image/png;base64,iVBORw0KGgo="}]
+    assert nb.cells[1].outputs[0].get("metadata", {}) == {}  # the caller's notebook is untouched
 
 
 # -- execution -----------------------------------------------------------------------------------
@@ -194,6 +222,9 @@ def test_cli_renders_the_latency_and_review_reports_with_embedded_figures(
     for name in ("01-latency.html", "04-product-review.html"):
         html = (out / name).read_text("utf-8")
         assert 'src="data:image/png;base64,' in html, f"{name} has no embedded figure"
+        for img in _images(html):
+            assert str(img["src"]).startswith("data:image/png;base64,"), name
+            assert img["alt"] and "No description" not in img["alt"], name
         assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', html), name
         assert "Traceback" not in html
     latency = (out / "01-latency.html").read_text("utf-8")
