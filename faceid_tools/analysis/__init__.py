@@ -5,6 +5,9 @@ path, or a Parquet dataset folder (aggregated in DuckDB; only aggregates reach p
 returns a tidy DataFrame: group columns, then estimates with ``*_lo``/``*_hi`` interval columns
 (95% by default).  Group keys (``by``) are call-log columns or ``hour``/``day`` (UTC).
 
+Input (:mod:`._data`)
+    source             resolve data once (load a SQLite log / open a Parquet dataset) for reuse
+    ParquetDataset     a Parquet dataset folder, explicitly
 Latency (:mod:`.latency`)
     latency_summary    count and p50/p90/p95/p99 of service latency with order-statistic CIs
     queueing_summary   the same for ``queued_ms`` (time waiting for the client's rate limiter)
@@ -38,7 +41,7 @@ Bonett–Price, Holm).
 
 from __future__ import annotations
 
-from ._data import ParquetDataset
+from ._data import ParquetDataset, source
 from .compare import compare_error_rates, compare_latency
 from .errors import error_codes, error_rates, outcome_breakdown
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
@@ -74,6 +77,7 @@ __all__ = [
     "queueing_summary",
     "sequence_properties",
     "slo_verdicts",
+    "source",
     "summary_table",
     "top_findings",
     "verdict_matrix",

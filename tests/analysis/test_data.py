@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
 import pytest
 
 from faceid_tools import analysis
@@ -16,7 +18,7 @@ from faceid_tools.calllog.parquet import dataset_files
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.emulator.profile import Profile
 
-from ._logs import draw_log, write_sqlite
+from ._logs import draw_log, write_parquet, write_sqlite
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +84,39 @@ def test_duckdb_path_returns_only_aggregates(exported: tuple[pd.DataFrame, Path,
     analysis.error_rates(source, "region", per="call")
     rows = len(pd.read_parquet(dataset_files(folder)[0]))
     assert seen and max(seen) < 100 < rows * len(dataset_files(folder))
+
+
+def test_day_folders_are_used_only_when_they_hold_that_utc_day(tmp_path: Path) -> None:
+    """A dataset partitioned by another clock's day must still group by the UTC day."""
+    from faceid_tools.analysis._data import _day_partitioned
+
+    frame = draw_log(Profile.default(), 9, 30, rate=0.002)
+    good = write_parquet(frame, tmp_path / "utc")
+    assert _day_partitioned(dataset_files(good))
+    shifted = frame.assign(
+        day=(frame["started_at"] + pd.Timedelta(hours=8)).dt.strftime("%Y-%m-%d")  # UTC+8 days
+    )
+    table = pa.Table.from_pandas(shifted, preserve_index=False)
+    pads.write_dataset(
+        table,
+        tmp_path / "local",
+        format="parquet",
+        partitioning=pads.partitioning(pa.schema([("day", pa.string())]), flavor="hive"),
+    )
+    assert not _day_partitioned(dataset_files(tmp_path / "local"))
+    expected = analysis.summary_table(frame, ("region", "day"))
+    for folder in (good, tmp_path / "local"):
+        pd.testing.assert_frame_equal(analysis.summary_table(folder, ("region", "day")), expected)
+
+
+def test_a_source_is_resolved_once_and_reused(exported: tuple[pd.DataFrame, Path, Path]) -> None:
+    frame, db, folder = exported
+    from_log = analysis.source(db)
+    assert isinstance(from_log, PandasSource)
+    assert analysis.source(from_log) is from_log
+    dataset = analysis.source(folder)
+    assert isinstance(dataset, DuckSource)
+    assert dataset.connect() is dataset.connect()  # one DuckDB connection for every analysis
+    for fn in (analysis.error_rates, analysis.latency_summary, analysis.integrity_rate):
+        pd.testing.assert_frame_equal(fn(dataset), fn(frame))
+        pd.testing.assert_frame_equal(fn(from_log), fn(frame))
