@@ -32,9 +32,14 @@ class Recorder:
         duplicated: int | None = None,
         leaked: int | None = None,
         detail: Mapping[str, Any] | None = None,
+        rank: int | None = None,
     ) -> dict[str, Any]:
-        """One line: ``item`` tried ``times`` times; ``detail`` columns go to the detail table."""
+        """One line: ``item`` tried ``times`` times; ``detail`` columns go to the detail table.
+
+        ``rank`` orders the lines of a check's table (default: the order the runs finished in).
+        """
         line = {
+            "rank": rank,
             "item": item,
             "times": int(times),
             "lost": int(lost),

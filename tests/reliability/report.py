@@ -152,7 +152,10 @@ def _merge(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             m[key] = _sum([m[key], line[key]])
         for k, v in line["detail"].items():
             m["detail"].setdefault(k, v)
-    return list(merged.values())
+    lines = list(merged.values())
+    if all(ln.get("rank") is not None for ln in lines):
+        lines.sort(key=lambda ln: ln["rank"])
+    return lines
 
 
 def _result(results: Sequence[Result]) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.reliability.conftest import Recorder
 from tests.reliability.crash import Series, executions, is_final_failure
-from tests.reliability.settings import FULL, SEED, count
+from tests.reliability.settings import SEED, count
 
 GROUPS = count(1, 4)
 KILLS_PER_GROUP = count(2, 5)
@@ -66,8 +66,6 @@ def test_sigkill_at_random_moments_then_resume(
         assert audit.double_executions == 0, audit.campaign
         assert audit.completed == audit.planned, audit.campaign
         assert audit.marked == audit.planned, audit.campaign
-    if FULL:
-        assert sum(k.rows_by_run > 0 for k in kills) >= len(kills) // 2, "kills mostly mid-run"
 
 
 def test_the_audit_counts_complete_executions() -> None:

@@ -110,6 +110,7 @@ def test_one_call_through_the_fault(fault: Fault, tmp_path: Path, figures: Recor
     figures.add(
         fault.name,
         len(rows),
+        rank=FAULTS.index(fault),
         lost=max(0, received - len(rows)),
         detail={
             "typed error": type(exc).__name__,
@@ -154,6 +155,7 @@ def test_a_retryable_fault_once_then_success(
     figures.add(
         fault.name,
         len(rows),
+        rank=FAULTS.index(fault),
         lost=max(0, received - len(rows)),
         detail={"fault once, then": "ok on attempt 2"},
     )
@@ -205,6 +207,7 @@ def test_a_campaign_through_the_fault(fault: Fault, tmp_path: Path, figures: Rec
     figures.add(
         fault.name,
         len(rows),
+        rank=FAULTS.index(fault),
         lost=(planned - summary.completed) + max(0, exchanges - len(rows)),
         detail={
             "campaign calls": planned,
