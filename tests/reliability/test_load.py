@@ -24,8 +24,8 @@ from tests.reliability.procs import EmulatorProcess
 from tests.reliability.settings import seconds
 
 THREADS = 16
-FLOOD_S = seconds(5.0, 60.0)
-QUOTA_S = seconds(3.0, 10.0)
+FLOOD_S = seconds(3.0, 60.0)
+QUOTA_S = seconds(2.0, 10.0)
 QUOTA = 5  #: GenerateReflectSequence requests/s per SecretId
 #: RSS growth allowed over the flood (the sequences stored for their 2-hour retention included).
 RSS_BUDGET_MB = 256
