@@ -228,7 +228,7 @@ class CampaignAudit:
 
 @dataclass
 class Series:
-    """The configuration of a kill series."""
+    """A kill series: its settings, its run (:meth:`run`) and the audits it produced."""
 
     workdir: Path
     kills: int
