@@ -42,12 +42,18 @@ def _as_category(series: pd.Series, categories: tuple[str, ...]) -> pd.Series:
     )
 
 
+_UTC_US = pd.DatetimeTZDtype("us", "UTC")
+
+
 def _as_utc(series: pd.Series) -> pd.Series:
+    """Tz-aware UTC at microsecond resolution (what the log stores), whatever the input."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(series.dtype):
-        return series.dt.tz_localize("UTC")
-    return pd.to_datetime(series, utc=True, format="ISO8601")
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(series.dtype):
+        out = series.dt.tz_localize("UTC")
+    else:
+        out = pd.to_datetime(series, utc=True, format="ISO8601")
+    return out if out.dtype == _UTC_US else out.astype(_UTC_US)
 
 
 def apply_types(df: pd.DataFrame) -> pd.DataFrame:

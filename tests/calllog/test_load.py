@@ -64,8 +64,7 @@ def log_path(tmp_path: Path) -> Path:
 
 
 def _check_types(df: pd.DataFrame) -> None:
-    assert isinstance(df["started_at"].dtype, pd.DatetimeTZDtype)
-    assert str(df["started_at"].dt.tz) == "UTC"
+    assert df["started_at"].dtype == pd.DatetimeTZDtype("us", "UTC")
     for name, cats in schema.CATEGORIES.items():
         assert isinstance(df[name].dtype, pd.CategoricalDtype), name
         assert tuple(df[name].cat.categories) == cats, name
