@@ -188,6 +188,15 @@ def test_parallel_run_raises_the_failing_notebook_and_keeps_the_others(tmp_path:
     assert str(data) in (tmp_path / "out" / "01-good.html").read_text("utf-8")
 
 
+@pytest.mark.parametrize(
+    "option", [["--slo-error-rate", "2"], ["--slo-integrity-rate", "-0.1"], ["--slo-p95-ms", "0"]]
+)
+def test_cli_refuses_impossible_objectives(option: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["report", *option])
+    assert info.value.code == 2
+
+
 def test_unknown_parameters_and_missing_data_are_refused_before_running(tmp_path: Path) -> None:
     folder = tmp_path / "nbs"
     folder.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..report import (
@@ -16,14 +17,31 @@ from ..report import (
     render_reports,
 )
 
-#: The product review's SLO parameters, settable from the command line.
-SLO_OPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("--slo-p95-ms", "SLO_P95_MS", "p95 latency objective in ms (product review)"),
-    ("--slo-error-rate", "SLO_ERROR_RATE", "highest acceptable error rate per call, 0..1"),
+
+def _ms(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of ms, got {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a rate between 0 and 1, got {text}")
+    return value
+
+
+#: The product review's SLO parameters: flag, notebook parameter, metavar, parser, help.
+SLO_OPTIONS: tuple[tuple[str, str, str, Callable[[str], float], str], ...] = (
+    ("--slo-p95-ms", "SLO_P95_MS", "MS", _ms, "p95 latency objective in ms"),
+    ("--slo-error-rate", "SLO_ERROR_RATE", "RATE", _rate, "highest acceptable error rate per call"),
     (
         "--slo-integrity-rate",
         "SLO_INTEGRITY_RATE",
-        "lowest acceptable share of sequences passing their MD5 check, 0..1",
+        "RATE",
+        _rate,
+        "lowest acceptable share of sequences passing their MD5 check",
     ),
 )
 
@@ -78,15 +96,20 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help=f"notebooks executed at once, each in its own kernel (default: {default_jobs()})",
     )
-    for flag, name, text in SLO_OPTIONS:
+    for flag, name, metavar, parse, text in SLO_OPTIONS:
         parser.add_argument(
-            flag, dest=name, type=float, default=None, help=f"{text} (default: the notebook's)"
+            flag,
+            dest=name,
+            type=parse,
+            default=None,
+            metavar=metavar,
+            help=f"product review: {text} (default: the notebook's)",
         )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    parameters = {name: getattr(args, name) for _, name, _ in SLO_OPTIONS}
+    parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
     parameters = {k: v for k, v in parameters.items() if v is not None}
     started = time.perf_counter()
     try:
