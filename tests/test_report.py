@@ -219,26 +219,32 @@ def _code_inputs(html: str) -> int:
     return len(re.findall(r'class="highlight hl-ipython3"', html))
 
 
-def test_cli_renders_the_latency_and_review_reports_with_embedded_figures(
+def test_code_is_shown_unless_the_notebook_asks_to_hide_it() -> None:
+    nb = _notebook("print('hello')")
+    assert _code_inputs(render_html(nb)) == 2  # the parameters cell and the code cell
+    nb.metadata["faceid_tools"] = {"report": {"exclude_input": True}}
+    html = render_html(nb)
+    assert _code_inputs(html) == 0 and "print(" not in html
+
+
+def test_cli_renders_the_review_with_embedded_figures_and_no_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "reports"
-    only = ["--only", "01-latency", "--only", "04-product-review"]
+    only = ["--only", "04-product-review"]
     code = main(["report", "--data", str(SAMPLE), "--out", str(out), *only, "--slo-p95-ms", "900"])
     assert code == 0, capsys.readouterr().err
-    printed = capsys.readouterr().out.split()
-    assert printed == [str(out / "01-latency.html"), str(out / "04-product-review.html")]
-    for name in ("01-latency.html", "04-product-review.html"):
-        html = (out / name).read_text("utf-8")
-        assert 'src="data:image/png;base64,' in html, f"{name} has no embedded figure"
-        for img in _images(html):
-            assert str(img["src"]).startswith("data:image/png;base64,"), name
-            assert img["alt"] and "No description" not in img["alt"], name
-        assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', html), name
-        assert "Traceback" not in html
-    latency = (out / "01-latency.html").read_text("utf-8")
+    assert capsys.readouterr().out.split() == [str(out / "04-product-review.html")]
     review = (out / "04-product-review.html").read_text("utf-8")
-    assert _code_inputs(latency) > 0
+    images = _images(review)
+    assert images, "the review has no embedded figure"
+    for img in images:
+        assert str(img["src"]).startswith("data:image/png;base64,")
+        assert img["alt"] and "No description" not in img["alt"]
+    assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', review)
+    assert "Traceback" not in review
     assert _code_inputs(review) == 0, "the product review must not show code"
     assert "load_calls" not in review and "import " not in review
     assert "p95 latency ≤ 900 ms" in review  # the SLO given on the command line reached the review
+    for verdict in ("pass", "not enough data"):
+        assert f"<td>{verdict}</td>" in review
