@@ -123,6 +123,13 @@ def kill_resume_rows(runs: int) -> list[Row]:
             results.append(r)
     group = f"SIGKILL then resume ({runs} runs)"
     return [
+        Row(
+            group,
+            "rows lost",
+            "rows",
+            [r.rows_lost for r in results],
+            note="seen before the kill or on disk after it, missing or changed later",
+        ),
         Row(group, "incomplete rows", "rows", [r.incomplete_rows for r in results]),
         Row(group, "duplicated plan calls", "calls", [r.duplicated_calls for r in results]),
         Row(group, "calls missing after resume", "calls", [r.missing_calls for r in results]),

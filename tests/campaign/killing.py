@@ -52,6 +52,7 @@ class KillResult:
     rows_at_kill: int
     integrity_at_kill: str
     integrity: str  #: PRAGMA integrity_check after the resume
+    rows_lost: int  #: rows seen before the kill (or on disk after it) missing or changed later
     incomplete_rows: int  #: rows lacking a column they must have
     duplicated_calls: int  #: calls complete at the kill that were made again
     missing_calls: int  #: plan calls still incomplete after the resume
@@ -93,6 +94,19 @@ def _grs_rows(log: Path) -> list[tuple[str, int]]:
         ).fetchall()
     except sqlite3.OperationalError:  # not created yet
         return []
+    finally:
+        conn.close()
+
+
+def _all_rows(log: Path) -> dict[int, tuple]:
+    """Every row of ``calls`` as a reader sees the file now (id -> row)."""
+    if not log.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{log}?mode=ro", uri=True, timeout=30)
+    try:
+        return {int(r[0]): tuple(r) for r in conn.execute("SELECT * FROM calls")}
+    except sqlite3.OperationalError:
+        return {}
     finally:
         conn.close()
 
@@ -168,12 +182,14 @@ def kill_and_resume(
             first = time.monotonic()
             expected = 12 * per_cell / min(rate, quota)
             time.sleep(rng.uniform(0.0, 0.9 * expected))
+            seen_before = _all_rows(log)
             os.kill(proc.pid, signal.SIGKILL)
             killed_after = time.monotonic() - first
         finally:
             proc.wait(30)
         served = _grs_served(emu)
 
+        on_disk = _all_rows(log)
         conn = sqlite3.connect(str(log), timeout=30)
         integrity_at_kill = conn.execute("PRAGMA integrity_check").fetchone()[0]
         rows_at_kill = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
@@ -208,11 +224,15 @@ def kill_and_resume(
                 store.connection, cid, retries=record.retries, marked=set(store.finished_calls(cid))
             )
         started_at_kill = {plan_index(cid, c) for c in before}
+        final = _all_rows(log)
+        lost = {i for i, row in seen_before.items() if on_disk.get(i) != row}
+        lost |= {i for i, row in on_disk.items() if final.get(i) != row}
         return KillResult(
             killed_after_s=round(killed_after, 3),
             rows_at_kill=rows_at_kill,
             integrity_at_kill=integrity_at_kill,
             integrity=conn.execute("PRAGMA integrity_check").fetchone()[0],
+            rows_lost=len(lost),
             incomplete_rows=_incomplete_rows(conn),
             duplicated_calls=len(touched & done_at_kill),
             missing_calls=len(pending_at_kill - done) + len(set(range(len(plan))) - done),

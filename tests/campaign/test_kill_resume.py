@@ -12,6 +12,7 @@ from .killing import kill_and_resume
 
 def _check(r) -> None:  # type: ignore[no-untyped-def]
     assert r.integrity_at_kill == "ok" and r.integrity == "ok"
+    assert r.rows_lost == 0
     assert r.incomplete_rows == 0
     assert r.duplicated_calls == 0
     assert r.missing_calls == 0
