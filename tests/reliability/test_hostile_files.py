@@ -15,10 +15,11 @@ output.  Checked properties:
 * ``load_calls`` of a log with a corrupt value raises an error naming the file and row, and of a
   dataset whose part had a few bits flipped an error naming the part (or the same data).
 
-The damage measurements run on a fixed seed, so CI and the full run see the same cases.  One of
-them fails today (``export`` of a damaged log can write a partial dataset): it is pinned as a
-strict xfail with its rate; a fix turns it into a failure that asks to remove the mark.  (The
-three other defects these tests found were fixed in ``load.py``, ``export.py`` and ``parquet.py``.)
+The damage measurements run on a fixed seed, so CI and the full run see the same cases.  Two
+fail today (``export`` of a damaged log can write a partial dataset; a bit flipped in a Parquet
+footer can read as different data): they are pinned as strict xfails with their rates, and a fix
+turns them into failures that ask to remove the mark.  (Three other defects these tests found
+were fixed in ``load.py``, ``export.py`` and ``parquet.py`` while this suite was written.)
 """
 
 from __future__ import annotations
@@ -274,11 +275,15 @@ DAMAGE: dict[str, Damage] = {
 
 
 def sqlite_rows(db: Path) -> int | None:
-    """Rows SQLite itself reads from ``db`` (None if it cannot)."""
+    """Rows a plain scan of the table reads from ``db`` (None if SQLite cannot).
+
+    ``NOT INDEXED``: ``count(*)`` would read the smallest index instead, which the damage may
+    have hit when the table itself is intact.
+    """
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+            return len(conn.execute("SELECT id FROM calls NOT INDEXED").fetchall())
         finally:
             conn.close()
     except sqlite3.Error:
@@ -473,16 +478,35 @@ def test_load_calls_refuses_a_corrupt_value_naming_file_and_row(
     assert not silent, silent[:4]
 
 
-def test_load_calls_of_a_dataset_with_flipped_bits_fails_or_reads_the_same(
-    base_dataset: Path, tmp_path: Path, figures: Recorder
-) -> None:
-    out, part = _copy_dataset(base_dataset, tmp_path, "ds")
+def footer_start(data: bytes) -> int:
+    """Offset of a Parquet file's footer (Thrift FileMetaData, then its length and ``PAR1``)."""
+    return len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+
+
+def flip_in(data: bytes, rng: random.Random, lo: int, hi: int, flips: int) -> bytes:
+    buf = bytearray(data)
+    for _ in range(flips):
+        buf[rng.randrange(lo, hi)] ^= 1 << rng.randrange(8)
+    return bytes(buf)
+
+
+def _flipped_reads(
+    base_dataset: Path, root: Path, n: int, where: str
+) -> tuple[dict[str, int], str]:
+    """Load the dataset ``n`` times with bits of one part flipped in its ``where`` region."""
+    out, part = _copy_dataset(base_dataset, root, "ds")
     original = part.read_bytes()
     expected = load_calls(out)
+    footer = footer_start(original)
     rng = random.Random(BUG_SEED)
     outcomes = {"named": 0, "unnamed": 0, "same": 0, "silently different": 0}
-    for _ in range(DAMAGES):
-        part.write_bytes(flip(original, rng))
+    example = ""
+    for _ in range(n):
+        if where == "pages":
+            damaged = flip_in(original, rng, 4, footer, rng.randint(1, 3))
+        else:
+            damaged = flip_in(original, rng, footer, len(original) - 8, 1)
+        part.write_bytes(damaged)
         try:
             got = load_calls(out)
         except Exception as exc:
@@ -491,21 +515,63 @@ def test_load_calls_of_a_dataset_with_flipped_bits_fails_or_reads_the_same(
         try:
             pd.testing.assert_frame_equal(got, expected)
             outcomes["same"] += 1
-        except AssertionError:
+        except AssertionError as exc:
             outcomes["silently different"] += 1
+            example = example or str(exc).splitlines()[0]
     part.write_bytes(original)
+    return outcomes, example
+
+
+def _record_flips(
+    figures: Recorder, item: str, n: int, outcomes: dict[str, int], example: str
+) -> None:
     figures.add(
-        "load_calls: dataset part with 1-3 bits flipped",
-        DAMAGES,
+        item,
+        n,
         lost=outcomes["silently different"],
         detail={
             "error names the part": outcomes["named"],
             "error without the part": outcomes["unnamed"],
             "read the same": outcomes["same"],
             "read silently different": outcomes["silently different"],
+            "example": example,
         },
     )
-    assert outcomes["silently different"] == 0 and outcomes["unnamed"] == 0
+
+
+def test_load_calls_of_a_part_with_flipped_bits_in_its_pages_fails_naming_it(
+    base_dataset: Path, tmp_path: Path, figures: Recorder
+) -> None:
+    outcomes, example = _flipped_reads(base_dataset, tmp_path, DAMAGES, "pages")
+    _record_flips(
+        figures, "load_calls: part with 1-3 bits flipped in its pages", DAMAGES, outcomes, example
+    )
+    assert outcomes["silently different"] == 0 and outcomes["unnamed"] == 0, example
+
+
+#: Footer flips measured (the same cases in CI and the full run: a strict xfail must agree).
+FOOTER_FLIPS = 100
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="faceid_tools/calllog/export.py + parquet.py: page CRCs cover the data pages but not "
+    "the footer (Thrift FileMetaData); one flipped bit there reads silently different data in "
+    "about 1 case in 20 (e.g. NULLs in endpoint, other seq_entropy values). A checksum of each "
+    "part's footer (or file) kept in _export_state.json and verified on load would catch it",
+)
+def test_load_calls_of_a_part_with_a_flipped_bit_in_its_footer_fails_naming_it(
+    base_dataset: Path, tmp_path: Path, figures: Recorder
+) -> None:
+    outcomes, example = _flipped_reads(base_dataset, tmp_path, FOOTER_FLIPS, "footer")
+    _record_flips(
+        figures,
+        "load_calls: part with 1 bit flipped in its footer",
+        FOOTER_FLIPS,
+        outcomes,
+        example,
+    )
+    assert outcomes["silently different"] == 0 and outcomes["unnamed"] == 0, example
 
 
 def test_is_corrupt_matches_sqlite_affinity(base_log: Path, tmp_path: Path) -> None:
