@@ -228,8 +228,10 @@ class FaceIDClient:
         else:
             try:
                 self.retry_policy = RetryPolicy(retries=retries, backoff=backoff)
-            except ValueError as exc:
-                raise ValidationError("retries", str(exc), retries) from None
+            except ValueError:
+                raise ValidationError(
+                    "retries", "must be an integer >= 0 or a RetryPolicy", retries
+                ) from None
         self._sleep = sleep
         self.allow_cross_region = bool(allow_cross_region)
         self._limiters = self._build_limiters(rate_limit, rate_limiter)
