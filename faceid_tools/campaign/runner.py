@@ -58,6 +58,15 @@ class CampaignResult:
         return self.summary.interrupted
 
 
+def margins(margin: float | None) -> dict[str, float]:
+    """The schedule's and the gate's budgets for a ``margin`` (the gate keeps 3 ms less)."""
+    if margin is None:
+        return {}
+    if not (isinstance(margin, int | float) and 0 <= margin < 1):
+        raise ValueError(f"margin must be in [0, 1) seconds, got {margin!r}")
+    return {"jitter_budget": float(margin), "gate_budget": max(0.0, margin - 0.003)}
+
+
 def new_campaign_id() -> str:
     """A fresh, sortable campaign id, e.g. ``c20260105T090000Z-3fa2c1``."""
     return f"c{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -192,6 +201,7 @@ def run_campaign(
     stop: threading.Event | None = None,
     max_in_flight: int | None = None,
     quota: float = QUOTA,
+    margin: float | None = None,
 ) -> CampaignResult:
     """Run (or resume) a probe campaign and return its id and summary.
 
@@ -207,13 +217,16 @@ def run_campaign(
     exactly the calls the log shows incomplete, with the stored plan and retries.  ``progress``:
     the tqdm bar (default on).  ``stop``: an event that, once set, stops scheduling as Ctrl-C does.
     ``quota``: the service's requests/s for the action (5); change it only for an emulator run
-    with another quota.  ``max_in_flight``: worker bound (default: enough for ``timeout``).
+    with another quota.  ``margin``: seconds by which any ``quota + 1`` consecutive starts exceed
+    one second (default 0.017, sized for loopback; raise it for a distant service, whose network
+    jitter is larger, at the cost of throughput).  ``max_in_flight``: worker bound (default:
+    enough for ``timeout``).
     """
     if resume and not campaign_id:
         raise ValueError("resume needs the campaign_id to resume")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an int >= 0, got {retries!r}")
-    pacing = Pacing.for_rate(rate, quota=quota)
+    pacing = Pacing.for_rate(rate, quota=quota, **margins(margin))
     target = resolve_target(client_or_endpoint, credential=credential, log=log)
     with CampaignStore(target.log_path) as store:
         if resume:

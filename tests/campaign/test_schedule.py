@@ -52,6 +52,16 @@ def test_pacing_above_the_quota_is_held_to_it() -> None:
     assert Pacing.for_rate(50.0).interval == pytest.approx(Pacing.for_rate(5.0).interval)
 
 
+def test_a_wider_margin_slows_the_schedule_and_the_gate() -> None:
+    from faceid_tools.campaign.runner import margins
+
+    p = Pacing.for_rate(5.0, **margins(0.05))
+    assert p.interval == pytest.approx(1.05 / 5) and p.gate_window == pytest.approx(1.047)
+    assert margins(None) == {}
+    with pytest.raises(ValueError):
+        margins(-0.01)
+
+
 def test_pacing_for_another_quota() -> None:
     p = Pacing.for_rate(100.0, quota=100.0)
     assert p.capacity == 100 and p.interval == pytest.approx(1.017 / 100)
