@@ -229,15 +229,17 @@ class DuckSource:
 
     def __init__(self, dataset: ParquetDataset):
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._tables: set[str] = set()  # temporary tables made on the connection
         self.dataset = dataset
         self.files = dataset.files()
         if not self.files:
             raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+        footers = _Footers.read(self.files)
         #: Every file sits in a ``day=YYYY-MM-DD`` folder that holds only that UTC day's rows
         #: (checked on the footers' statistics): the ``day`` key then comes from the folder name.
-        self.day_partitioned = _day_partitioned(self.files)
-        self.types = dict(self._describe())
-        self.columns = frozenset(self.types)
+        self.day_partitioned = footers.day_partitioned
+        self.columns = footers.columns | ({"day"} if self.day_partitioned else frozenset())
+        self.started_at_unit = footers.started_at_unit
         #: Coded columns holding values outside their categories: read through a CASE that makes
         #: those missing (as load_calls does).  Found by :meth:`check_categories` on the grouped
         #: results; the usual clean dataset never pays for the CASE.
@@ -259,6 +261,7 @@ class DuckSource:
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._tables.clear()
 
     def __del__(self) -> None:
         self.close()
@@ -269,19 +272,14 @@ class DuckSource:
         hive = "true" if self.day_partitioned else "false"
         return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
 
-    def _describe(self) -> list[tuple[str, str]]:
-        rows = self.connect().execute(f"DESCRIBE SELECT * FROM {self.table_sql}").fetchall()
-        return [(str(r[0]), str(r[1])) for r in rows]
-
     def time_bucket_sql(self, key: str) -> str:
         """SQL for the UTC epoch bucket (``hour``/``day`` number) of ``started_at``."""
         width = TIME_KEYS[key]
         if key == "day" and self.day_partitioned:
             return "(CAST(day AS DATE) - DATE '1970-01-01')"
-        kind = self.types.get("started_at", "")
-        if kind.endswith("_NS"):
+        if self.started_at_unit == "ns":
             return f"epoch_ns(started_at) // {width * 1_000_000_000}"
-        if kind.startswith("TIMESTAMP"):
+        if self.started_at_unit is not None:
             return f"epoch_us(started_at) // {width * 1_000_000}"
         return f"epoch_us(CAST(started_at AS TIMESTAMPTZ)) // {width * 1_000_000}"
 
@@ -315,14 +313,10 @@ class DuckSource:
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         if sel.call_level:
-            grs = f"action = {_lit(GRS)}"
             sql = (
-                f"WITH r AS ({sql}), lv AS (SELECT call_id, max(security_level) AS lvl "
-                f"FROM (SELECT call_id, {self._col_sql('security_level')} "
-                f"FROM {self.table_sql} WHERE {grs}) WHERE security_level IS NOT NULL "
-                "AND call_id IS NOT NULL GROUP BY call_id) "
+                f"WITH r AS ({sql}) "
                 "SELECT r.* REPLACE (coalesce(r.security_level, lv.lvl) AS security_level) "
-                "FROM r LEFT JOIN lv ON r.call_id = lv.call_id"
+                f"FROM r LEFT JOIN {self._call_levels()} lv ON r.call_id = lv.call_id"
             )
         if sel.final_attempt:
             # Retries are rare: find the calls that have one, then drop their earlier attempts.
@@ -346,6 +340,20 @@ class DuckSource:
         select = ", ".join([*key_exprs, *columns]) or "1 AS one"
         where = (" WHERE " + " AND ".join(conds)) if conds else ""
         return f"SELECT {select} FROM ({sql}){where}"
+
+    def _call_levels(self) -> str:
+        """A temporary table of each call's level (its GenerateReflectSequence rows' highest),
+        built once per source and per reading of ``security_level``; returns its name."""
+        name = "_call_levels_strict" if "security_level" in self.strict else "_call_levels"
+        if name not in self._tables:
+            self.connect().execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT call_id, max(security_level) AS lvl "
+                f"FROM (SELECT call_id, {self._col_sql('security_level')} FROM {self.table_sql} "
+                f"WHERE action = {_lit(GRS)}) WHERE security_level IS NOT NULL "
+                "AND call_id IS NOT NULL GROUP BY call_id"
+            )
+            self._tables.add(name)
+        return name
 
     def _col_sql(self, name: str) -> str:
         if name in self.strict:  # as load_calls: values outside the categories are missing
@@ -389,32 +397,56 @@ class DuckSource:
 _DAY_FOLDER = re.compile(r"day=(\d{4}-\d{2}-\d{2})")
 
 
-def _day_partitioned(files: Sequence[Path]) -> bool:
-    """True if each file is in a ``day=YYYY-MM-DD`` folder and all its ``started_at`` values
-    (by the row groups' min/max statistics) fall in that UTC day."""
-    import pyarrow.parquet as pq
+@dataclass(frozen=True)
+class _Footers:
+    """What the Parquet footers tell: the columns, ``started_at``'s time unit (None: not a
+    timestamp), and whether each file is in a ``day=YYYY-MM-DD`` folder holding only rows whose
+    ``started_at`` (by the row groups' min/max statistics) falls in that UTC day."""
 
-    one_day = pd.Timedelta(days=1)
-    for f in files:
-        m = _DAY_FOLDER.fullmatch(f.parent.name)
-        if m is None:
-            return False
-        start = pd.Timestamp(m.group(1), tz="UTC")
-        try:
+    columns: frozenset[str]
+    started_at_unit: str | None
+    day_partitioned: bool
+
+    @classmethod
+    def read(cls, files: Sequence[Path]) -> _Footers:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns: set[str] = set()
+        unit: str | None = None
+        partitioned = True
+        one_day = pd.Timedelta(days=1)
+        for f in files:
             meta = pq.ParquetFile(f).metadata
+            schema = meta.schema.to_arrow_schema()
+            columns |= set(schema.names)
+            if "started_at" not in schema.names:
+                partitioned = False
+                continue
+            kind = schema.field("started_at").type
+            unit = kind.unit if pa.types.is_timestamp(kind) else unit
+            m = _DAY_FOLDER.fullmatch(f.parent.name)
+            if m is None or not pa.types.is_timestamp(kind) or kind.tz is None:
+                partitioned = False
+            if not partitioned or m is None:
+                continue
+            start = pd.Timestamp(m.group(1), tz="UTC")
             column = meta.schema.names.index("started_at")
-        except (OSError, ValueError):
-            return False
-        for i in range(meta.num_row_groups):
-            stats = meta.row_group(i).column(column).statistics
-            if stats is None or not stats.has_min_max or stats.null_count:
-                return False
-            lo, hi = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
-            if lo.tzinfo is None or hi.tzinfo is None:
-                return False
-            if not (start <= lo and hi < start + one_day):
-                return False
-    return True
+            for i in range(meta.num_row_groups):
+                stats = meta.row_group(i).column(column).statistics
+                if stats is None or not stats.has_min_max or stats.null_count:
+                    partitioned = False
+                    break
+                lo, hi = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
+                if lo.tzinfo is None or not (start <= lo and hi < start + one_day):
+                    partitioned = False
+                    break
+        return cls(frozenset(columns), unit, partitioned and bool(files))
+
+
+def _day_partitioned(files: Sequence[Path]) -> bool:
+    """True if every file's ``day=`` folder holds only that UTC day's rows (see :class:`_Footers`)."""
+    return _Footers.read(files).day_partitioned
 
 
 def _categories_sql(name: str) -> str:

@@ -318,3 +318,34 @@ def _order_stats_window(
             row[name] = found.get(rank, np.nan) if 1 <= rank <= n else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def order_statistics_from_counts(
+    counts: pd.DataFrame, keys: Sequence[str], ranks: RankFn
+) -> pd.DataFrame:
+    """Order statistics from value counts (``keys``, ``value``, ``count``): exact, like sorting.
+
+    Returns keys, ``n``, ``sum_value`` (Σ value·count) and one column per rank name.
+    """
+    keys = list(keys)
+    if counts.empty:
+        return pd.DataFrame(columns=[*keys, "n", "sum_value"])
+    frame = (
+        counts.sort_values([*keys, "value"], kind="stable")
+        if keys
+        else counts.sort_values("value", kind="stable")
+    )
+    groups = frame.groupby(keys, dropna=False, sort=False, observed=True) if keys else [((), frame)]
+    rows = []
+    for key, block in groups:
+        values = block["value"].to_numpy(dtype="float64")
+        cum = np.cumsum(block["count"].to_numpy(dtype="int64"))
+        n = int(cum[-1])
+        key_t = key if isinstance(key, tuple) else (key,)
+        row: dict[str, object] = dict(zip(keys, key_t, strict=True))
+        row["n"] = n
+        row["sum_value"] = float(np.dot(values, block["count"].to_numpy(dtype="float64")))
+        for name, rank in ranks(n).items():
+            row[name] = float(values[np.searchsorted(cum, rank)]) if 1 <= rank <= n else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -260,8 +260,10 @@ def _mann_whitney(
     sql = (
         f"WITH j AS (SELECT m._pair, m._is_a, CAST(s.{column} AS DOUBLE) AS x "
         f"FROM ({base}) s JOIN _members m ON {on}), "
-        "r AS (SELECT _pair, _is_a, rank() OVER (PARTITION BY _pair ORDER BY x) AS rk, "
-        "count(*) OVER (PARTITION BY _pair, x) AS t FROM j) "
+        # One sort per pair: rank() is the first rank of a value's ties, the cumulative count
+        # (default RANGE frame, peers included) the last; t = last - first + 1 tied values.
+        "r AS (SELECT _pair, _is_a, rank() OVER w AS rk, count(*) OVER w - rank() OVER w + 1 AS t "
+        "FROM j WINDOW w AS (PARTITION BY _pair ORDER BY x)) "
         "SELECT _pair, sum(CASE WHEN _is_a THEN rk + (t - 1) / 2.0 ELSE 0 END) AS rank_sum_a, "
         "count(*) FILTER (WHERE _is_a) AS n_a, count(*) FILTER (WHERE NOT _is_a) AS n_b, "
         "sum(CAST(t AS DOUBLE) * t - 1) AS tie_term FROM r GROUP BY _pair"

@@ -119,11 +119,14 @@ def duplicate_sequences(data: Any) -> pd.DataFrame:
         out = pd.DataFrame(rows, columns=["seq_sha256", "copies", "calls", "call_ids"])
     else:
         base = src.base_sql(sel, ["seq_sha256"], ["call_id"])
+        # Group 64-bit hashes first (a cheap key), then check the few candidates exactly.
         sql = (
+            f"WITH b AS ({base}), "
+            "h AS (SELECT hash(seq_sha256) AS hk FROM b GROUP BY hk HAVING count(*) > 1) "
             "SELECT seq_sha256, count(*) AS copies, "
             "count(DISTINCT call_id) + count(*) FILTER (WHERE call_id IS NULL) AS calls, "
             "list_sort(list(DISTINCT call_id) FILTER (WHERE call_id IS NOT NULL)) AS call_ids "
-            f"FROM ({base}) GROUP BY seq_sha256 "
+            "FROM b WHERE hash(seq_sha256) IN (SELECT hk FROM h) GROUP BY seq_sha256 "
             "HAVING count(DISTINCT call_id) + count(*) FILTER (WHERE call_id IS NULL) > 1"
         )
         out = src.query(sql)
@@ -158,13 +161,26 @@ def duplicate_rate(
             raw = pd.DataFrame({"n": [len(df)], "distinct": [df["seq_sha256"].nunique()]})
     else:
         base = src.base_sql(sel, keys, ["seq_sha256"])
-        sel_keys = f"{', '.join(keys)}, " if keys else ""
-        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        group = ", ".join(keys)
+        sel_keys = f"{group}, " if keys else ""
+        by_keys = f"GROUP BY {group}" if keys else ""
+        on = " AND ".join([*(f"b.{k} IS NOT DISTINCT FROM h.{k}" for k in keys), "b.hk = h.hk"])
+        # Repeats = Σ (copies − 1) over the SHA-256 values seen more than once in a group; the
+        # candidates come from 64-bit hashes (cheap to group), the count from the exact values.
         raw = src.query(
-            f"SELECT {sel_keys}count(*) AS n, count(DISTINCT seq_sha256) AS distinct "
-            f"FROM ({base}){group}"
+            f"WITH b AS (SELECT *, hash(seq_sha256) AS hk FROM ({base})), "
+            f"t AS (SELECT {sel_keys}count(*) AS n FROM b {by_keys}), "
+            f"h AS (SELECT {sel_keys}hk FROM b GROUP BY {sel_keys}hk HAVING count(*) > 1), "
+            f"c AS (SELECT {''.join(f'b.{k}, ' for k in keys)}b.seq_sha256 FROM b JOIN h ON {on}), "
+            f"r AS (SELECT {sel_keys}sum(copies - 1) AS repeats FROM (SELECT {sel_keys}"
+            f"seq_sha256, count(*) AS copies FROM c GROUP BY {sel_keys}seq_sha256) {by_keys}) "
+            f"SELECT {''.join(f't.{k}, ' for k in keys)}t.n, coalesce(r.repeats, 0) AS repeats "
+            "FROM t LEFT JOIN r ON "
+            + (" AND ".join(f"t.{k} IS NOT DISTINCT FROM r.{k}" for k in keys) or "true")
         )
+        raw["distinct"] = raw["n"] - raw["repeats"]
     raw["repeats"] = raw["n"] - raw["distinct"]
+    raw = raw.astype({"n": "int64", "distinct": "int64", "repeats": "int64"})
     totals = _sum_by(
         raw, keys, n=("n", "sum"), distinct=("distinct", "sum"), repeats=("repeats", "sum")
     )
@@ -195,12 +211,14 @@ def sequence_properties(
     labels = [(quantile_label(q), float(q)) for q in quantiles]
     ranks = QuantileRanks(quantiles, confidence, extra={"min": 1, "max": -1})
 
-    sel = _selection(keys, unpivot=tuple(properties))
     gkeys = [*keys, "property"]
-    stats = _engine.order_statistics(src, sel, gkeys, "value", ranks)
-    sums = _engine.sums(src, sel, gkeys, ["value"])
-    sums = sums[[*gkeys, "sum_value"]]
-    merged = merge_null_safe(stats, sums, gkeys)
+    if isinstance(src, DuckSource):
+        merged = _properties_duckdb(src, list(keys), list(properties), ranks)
+    else:
+        sel = _selection(keys, unpivot=tuple(properties))
+        stats = _engine.order_statistics(src, sel, gkeys, "value", ranks)
+        sums = _engine.sums(src, sel, gkeys, ["value"])[[*gkeys, "sum_value"]]
+        merged = merge_null_safe(stats, sums, gkeys)
     merged["mean"] = merged["sum_value"].astype("float64") / merged["n"].astype("float64")
     qcols = [c for label, _ in labels for c in (label, f"{label}_lo", f"{label}_hi")]
     columns = [*gkeys, "n", "mean", "min", *qcols, "max"]
@@ -215,6 +233,55 @@ def sequence_properties(
         out[c] = out[c].astype("float64")
     out.attrs.update(analysis="sequence_properties", by=list(keys), confidence=confidence)
     return out
+
+
+def _properties_duckdb(
+    src: DuckSource, keys: list[str], properties: list[str], ranks: _engine.RankFn
+) -> pd.DataFrame:
+    """Order statistics and sums per (keys, property) in two scans.
+
+    Integer properties take few distinct values: one GROUPING SETS query counts every value (the
+    order statistics follow exactly from the cumulative counts) and, in the same scan, counts
+    and sums the real-valued ones (entropy), whose order statistics then take one
+    ``quantile_disc`` pass.
+    """
+    ints = [p for p in properties if p in _INTEGER_PROPERTIES]
+    reals = [p for p in properties if p not in _INTEGER_PROPERTIES]
+    sel_keys = "".join(f"{k}, " for k in keys)
+    sets = ["(" + ", ".join([*keys, p]) + ")" for p in ints]
+    if reals:
+        sets.append("(" + ", ".join(keys) + ")")
+    flags = "".join(f"GROUPING({p}) AS _g_{p}, " for p in ints)
+    casts = "".join(f"CAST({p} AS DOUBLE) AS {p}, " for p in ints)
+    real_aggs = "".join(
+        f", count({p}) AS _n_{p}, sum(CAST({p} AS DOUBLE)) AS _s_{p}" for p in reals
+    )
+    while True:
+        base = src.base_sql(_selection(keys), keys, [*ints, *reals])
+        counted = src.query(
+            f"SELECT {sel_keys}{casts}{flags}count(*) AS count{real_aggs} "
+            f"FROM ({base}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+        )
+        if not src.check_categories(counted, keys):
+            break
+    keys_only = counted
+    for p in ints:
+        keys_only = keys_only[keys_only[f"_g_{p}"] == 1]
+    parts = []
+    for p in ints:
+        block = counted[(counted[f"_g_{p}"] == 0) & counted[p].notna()]
+        hist = block[[*keys, p, "count"]].rename(columns={p: "value"})
+        stats = _engine.order_statistics_from_counts(hist, keys, ranks)
+        parts.append(stats.assign(property=p))
+    for p in reals:
+        groups = keys_only[[*keys, f"_n_{p}"]].rename(columns={f"_n_{p}": "n"})
+        stats = _engine.order_statistics(src, _selection(keys), keys, p, ranks, groups=groups)
+        sums = keys_only[[*keys, f"_s_{p}"]].rename(columns={f"_s_{p}": "sum_value"})
+        stats = merge_null_safe(stats, sums, keys)
+        parts.append(stats.assign(property=p))
+    if not parts:
+        return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def property_histogram(

@@ -150,3 +150,13 @@ def test_foreign_category_values_count_as_missing_on_both_paths(tmp_path: Path) 
         assert ours["region"].isna().any()
         assert "ap-guangzhou" not in set(ours["region"].dropna())
         assert_identical(ours, fn(folder, **kwargs))
+
+
+def test_rank_tests_with_many_ties_agree(tmp_path: Path) -> None:
+    """Latencies rounded to 10 ms: mid-ranks and the tie term must match on both paths."""
+    frame = draw_log(Profile.default(), 4, 150)
+    frame["latency_ms"] = (frame["latency_ms"] / 10).round() * 10
+    folder = write_parquet(frame, tmp_path / "dataset")
+    for kwargs in ({}, {"between": "security_level", "within": "region"}):
+        ours, theirs = (analysis.compare_latency(d, **kwargs) for d in (frame, folder))
+        assert_identical(ours, theirs)
