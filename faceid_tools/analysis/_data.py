@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -113,28 +113,42 @@ class PandasSource:
         if missing:
             raise ValueError(f"not a call log: missing column(s) {sorted(missing)}")
         self.frame = frame
+        self._level_of: pd.Series | None = None
+
+    def _levels(self) -> pd.Series:
+        """Each call's level, computed once per source (see :func:`_call_levels`)."""
+        if self._level_of is None:
+            self._level_of = _call_levels(self.frame[["action", "call_id", "security_level"]])
+        return self._level_of
 
     def select(
         self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()
     ) -> pd.DataFrame:
         """The selected rows with the key columns (time keys as epoch buckets) and ``columns``."""
-        df = self.frame
+        df = self.frame[_needed_columns(sel, keys, columns, self.frame.columns)]
+        mask = np.ones(len(df), dtype=bool)
         if sel.action is not None:
-            df = df[_eq(_col(df, "action"), sel.action)]
+            mask &= _eq(_col(df, "action"), sel.action)
         if sel.first_attempt:
-            df = df[(df["attempt"] == 1).to_numpy(dtype=bool, na_value=False)]
+            mask &= (df["attempt"] == 1).to_numpy(dtype=bool, na_value=False)
+        if not mask.all():
+            df = df[mask]
         if sel.call_level:
-            df = _with_call_level(df, self.frame)
+            df = _with_call_level(df, self._levels)
         if sel.final_attempt:
             df = _final_attempts(df)
+        mask = np.ones(len(df), dtype=bool)
         if sel.outcome is not None:
-            df = df[_eq(_col(df, "outcome"), sel.outcome)]
+            mask &= _eq(_col(df, "outcome"), sel.outcome)
         for name, value in sel.where:
-            df = df[_eq(_col(df, name), value)]
+            mask &= _eq(_col(df, name), value)
         if sel.unpivot:
-            df = _unpivot(df, sel.unpivot)
+            df = _unpivot(df[mask], sel.unpivot)
+            mask = np.ones(len(df), dtype=bool)
         for name in sel.not_null:
-            df = df[_col(df, name).notna().to_numpy(dtype=bool)]
+            mask &= _col(df, name).notna().to_numpy(dtype=bool)
+        if not mask.all():
+            df = df[mask]
         out = pd.DataFrame(index=df.index)
         for key in keys:
             if key in TIME_KEYS:
@@ -147,12 +161,39 @@ class PandasSource:
         return out
 
 
+def _needed_columns(
+    sel: Selection, keys: Sequence[str], columns: Iterable[str], present: Iterable[str]
+) -> list[str]:
+    """The frame's columns a selection reads (so filters copy no more than that)."""
+    needed = set(keys) | set(columns) | {"action", "outcome"}
+    needed |= {name for name, _ in sel.where} | set(sel.not_null)
+    if sel.first_attempt or sel.final_attempt:
+        needed.add("attempt")
+    if sel.final_attempt or sel.call_level:
+        needed.add("call_id")
+    if sel.call_level:
+        needed.add("security_level")
+    if sel.unpivot:
+        needed = (needed - {"property", "value"}) | set(sel.unpivot)
+    if needed & set(TIME_KEYS):
+        needed = (needed - set(TIME_KEYS)) | {"started_at"}
+    return [c for c in present if c in needed]
+
+
+def as_float(values: pd.Series) -> pd.Series:
+    """A column as float64, missing as NaN (nullable integers and booleans without a detour)."""
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        array = values.to_numpy(dtype="float64", na_value=np.nan)
+        return pd.Series(array, index=values.index, name=values.name)
+    return pd.to_numeric(values.astype(object), errors="coerce").astype("float64")
+
+
 def _unpivot(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Stack ``columns`` into ``property``/``value`` rows (other columns repeated; nulls dropped)."""
     parts = []
     rest = [c for c in df.columns if c not in columns]
     for c in columns:
-        value = pd.to_numeric(df[c].astype(object), errors="coerce").astype("float64")
+        value = as_float(df[c])
         part = df[rest].assign(property=c, value=value)
         parts.append(part[part["value"].notna()])
     if not parts:
@@ -199,28 +240,41 @@ def _final_attempts(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["call_id"].isna() | (df["attempt"] == last)]
 
 
-def _with_call_level(df: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
-    """Fill an empty ``security_level`` from the GenerateReflectSequence row of the same call.
+def _objects(values: pd.Series) -> np.ndarray:
+    """A column as a numpy object array, missing values as None."""
+    array = values.to_numpy(dtype=object)
+    missing = pd.isna(array)
+    if missing.any():
+        array = array.copy()
+        array[missing] = None
+    return array
 
-    A call's level is the highest one its GenerateReflectSequence rows carry (they agree).
-    """
-    own = _col(df, "security_level").astype(object)
-    grs = whole[_eq(_col(whole, "action"), GRS)]
-    grs = grs[grs["call_id"].isin(df["call_id"][own.isna()].dropna()).to_numpy(dtype=bool)]
+
+def _call_levels(whole: pd.DataFrame) -> pd.Series:
+    """Each call's level: the highest its GenerateReflectSequence rows carry (they agree)."""
+    grs = _eq(_col(whole, "action"), GRS)
     levels = pd.DataFrame(
         {
-            "call_id": grs["call_id"].to_numpy(dtype=object),
-            "lvl": _col(grs, "security_level").astype(object).to_numpy(),
+            "call_id": _objects(whole["call_id"])[grs],
+            "lvl": _col(whole, "security_level").astype(object).to_numpy()[grs],
         }
     ).dropna()
-    level_of = (
+    return (
         levels.sort_values("lvl", kind="stable")
         .drop_duplicates("call_id", keep="last")
         .set_index("call_id")["lvl"]
     )
-    filled = own.where(own.notna(), df["call_id"].astype(object).map(level_of))
+
+
+def _with_call_level(df: pd.DataFrame, level_of: Callable[[], pd.Series]) -> pd.DataFrame:
+    """Fill an empty ``security_level`` from the level of the row's call (``level_of()``)."""
+    own = _col(df, "security_level").astype(object).to_numpy(copy=True)
+    missing = pd.isna(own)
+    if missing.any():
+        ids = pd.Series(_objects(df["call_id"])[missing])
+        own[missing] = ids.map(level_of()).to_numpy(dtype=object)
     df = df.copy()
-    df["security_level"] = filled.astype(object)
+    df["security_level"] = pd.Series(own, index=df.index, dtype=object)
     return df
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._data import DuckSource, PandasSource, Selection, Source, merge_null_safe
+from ._data import DuckSource, PandasSource, Selection, Source, as_float, merge_null_safe
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def sums(src: Source, sel: Selection, keys: Sequence[str], columns: Sequence[str
     if isinstance(src, PandasSource):
         df = src.select(sel, keys, columns)
         for c in columns:
-            df[c] = pd.to_numeric(df[c].astype(object), errors="coerce").astype("float64")
+            df[c] = as_float(df[c])
         parts: dict[str, Any] = {}
         if keys:
             g = df.groupby(keys, dropna=False, sort=False, observed=True)
@@ -134,7 +134,7 @@ def _order_stats_pandas(
     src: PandasSource, sel: Selection, keys: list[str], column: str, ranks: RankFn
 ) -> pd.DataFrame:
     df = src.select(sel, keys, [column])
-    x = pd.to_numeric(df[column].astype(object), errors="coerce").astype("float64")
+    x = as_float(df[column])
     df = df.assign(**{column: x}).dropna(subset=[column])
     if df.empty:
         return pd.DataFrame(columns=[*keys, "n"])

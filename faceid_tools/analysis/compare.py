@@ -26,6 +26,7 @@ from ._data import (
     PandasSource,
     Per,
     Selection,
+    as_float,
     check_keys,
     finish_keys,
     merge_null_safe,
@@ -230,7 +231,7 @@ def _mann_whitney(
         return pd.DataFrame(columns=[*within, "a", "b", "u_statistic", "p_value"])
     if isinstance(src, PandasSource):
         df = src.select(sel, keys, [column])
-        x = pd.to_numeric(df[column].astype(object)).astype("float64")
+        x = as_float(df[column])
         samples: dict[tuple[Any, ...], np.ndarray] = {}
         for key, block in x.groupby([df[k] for k in keys], dropna=False, observed=True):
             samples[key if isinstance(key, tuple) else (key,)] = block.to_numpy()

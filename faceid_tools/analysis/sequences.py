@@ -23,6 +23,7 @@ from ._data import (
     PandasSource,
     Selection,
     Source,
+    as_float,
     check_keys,
     finish_keys,
     merge_null_safe,
@@ -338,7 +339,7 @@ def _bin_counts(
 ) -> pd.DataFrame:
     if isinstance(src, PandasSource):
         df = src.select(sel, keys, [prop])
-        x = pd.to_numeric(df[prop].astype(object)).astype("float64").to_numpy()
+        x = as_float(df[prop]).to_numpy()
         idx = np.minimum(np.floor((x - start) / width), nbins - 1).astype("int64")
         df = df.assign(_bin=idx)
         return (
