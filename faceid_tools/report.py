@@ -38,19 +38,22 @@ from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
 from .redact import redact_text
+from .report_defaults import (
+    DEFAULT_CELL_TIMEOUT,
+    PROJECT_ROOT,
+    default_data,
+    default_jobs,
+    default_notebooks_dir,
+)
 
 log = logging.getLogger(__name__)
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
-#: Seconds one cell may run before the notebook fails.
-DEFAULT_CELL_TIMEOUT = 300.0
 #: Environment variables a kernel never receives (credentials and anything shaped like one).
 _SECRET_ENV = re.compile(r"^(TENCENTCLOUD_|TCCLI_)|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LITERAL_TYPES = (str, int, float, bool, type(None))
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class NotebookError(RuntimeError):
@@ -70,21 +73,6 @@ class ExecutedNotebook:
     path: Path
     notebook: NotebookNode
     seconds: float
-
-
-def default_jobs() -> int:
-    """Notebooks executed at once by default: one per CPU core, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def default_notebooks_dir() -> Path:
-    """The project's ``notebooks/`` folder (beside the ``faceid_tools`` package)."""
-    return PROJECT_ROOT / "notebooks"
-
-
-def default_data() -> Path:
-    """The sample call log shipped with the project (``data/sample/calls.sqlite``)."""
-    return PROJECT_ROOT / "data" / "sample" / "calls.sqlite"
 
 
 def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:

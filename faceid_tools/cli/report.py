@@ -8,13 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..report import (
+from ..report_defaults import (
     DEFAULT_CELL_TIMEOUT,
-    NotebookError,
     default_data,
     default_jobs,
     default_notebooks_dir,
-    render_reports,
 )
 
 
@@ -109,6 +107,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..report import NotebookError, render_reports  # Jupyter loads only when reports are made
+
     parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
     parameters = {k: v for k, v in parameters.items() if v is not None}
     started = time.perf_counter()
