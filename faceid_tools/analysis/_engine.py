@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._data import DuckSource, PandasSource, Selection, Source, as_float, merge_null_safe
+from ..calllog.schema import CATEGORIES
+from ._data import (
+    TIME_KEYS,
+    DuckSource,
+    PandasSource,
+    Selection,
+    Source,
+    as_float,
+    merge_null_safe,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,16 +242,102 @@ def _order_stats_duckdb(
     ranks: RankFn,
     groups: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    if groups is None:
-        groups = counts(src, sel, keys).rename(columns={"count": "n"})
+    if groups is not None:  # sizes known: one pass over the Parquet files
+        return pick_order_statistics(
+            src, src.base_sql(sel, keys, [column]), keys, column, ranks, groups
+        )
+    with Staged(src, sel, keys, [column]) as staged:  # one scan, then two cheap queries
+        sizes = staged.query(
+            f"SELECT {''.join(f'{k}, ' for k in keys)}count(*) AS n FROM {staged.name}"
+            + (f" GROUP BY {_key_list(keys)}" if keys else "")
+        )
+        stats = pick_order_statistics(src, staged.sql(), keys, column, ranks, sizes)
+        return staged.decode(stats)
+
+
+class Staged:
+    """A selection of a Parquet dataset copied once into a compact temporary table.
+
+    Coded columns (region, security_level, action, outcome) are stored as small integers (the
+    index in the schema's categories; anything else is NULL, as ``load_calls`` reads it), so the
+    queries that follow neither decode nor hash strings again.  :meth:`decode` turns the codes in
+    a result back into values.  Use as a context manager; the table is dropped on exit.
+    """
+
+    _count = 0
+
+    def __init__(
+        self, src: DuckSource, sel: Selection, keys: Sequence[str], columns: Sequence[str]
+    ) -> None:
+        Staged._count += 1
+        self.src = src
+        self.name = f"_staged_{Staged._count}"
+        self.coded = [c for c in dict.fromkeys([*keys, *columns]) if c in CATEGORIES]
+        base = src.base_sql(sel, keys, columns)
+        cols = ", ".join(
+            _code_sql(c)
+            if c in CATEGORIES
+            else f"CAST({c} AS INTEGER) AS {c}"  # hour and day numbers fit 32 bits
+            if c in TIME_KEYS
+            else c
+            for c in dict.fromkeys([*keys, *columns])
+        )
+        src.connect().execute(
+            f"CREATE OR REPLACE TEMP TABLE {self.name} AS SELECT {cols} FROM ({base})"
+        )
+
+    def code(self, column: str, value: str) -> int:
+        return CATEGORIES[column].index(value)
+
+    def sql(self, where: str = "") -> str:
+        return f"SELECT * FROM {self.name}" + (f" WHERE {where}" if where else "")
+
+    def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame:
+        return self.src.query(sql, **tables)
+
+    def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for c in self.coded:
+            if c in frame.columns:
+                lookup = np.array([*CATEGORIES[c], None], dtype=object)
+                codes = pd.to_numeric(frame[c].astype(object), errors="coerce")
+                index = codes.fillna(len(CATEGORIES[c])).astype("int64").to_numpy()
+                frame[c] = lookup[index]
+        return frame
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.src.connect().execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+def _code_sql(column: str) -> str:
+    cases = " ".join(f"WHEN {_quote(v)} THEN {i}" for i, v in enumerate(CATEGORIES[column]))
+    return f"CAST(CASE {column} {cases} END AS SMALLINT) AS {column}"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def pick_order_statistics(
+    src: DuckSource,
+    relation: str,
+    keys: list[str],
+    column: str,
+    ranks: RankFn,
+    groups: pd.DataFrame,
+) -> pd.DataFrame:
+    """The order statistics ``ranks`` names, per group of ``relation`` (a SELECT with the key
+    columns and ``column``, nulls already dropped) whose sizes ``groups`` gives (keys, ``n``)."""
     groups = groups.loc[groups["n"] > 0, [*keys, "n"]].reset_index(drop=True)
     if groups.empty:
         return pd.DataFrame(columns=[*keys, "n"])
     plan = _plan_clusters(groups, ranks)
-    base = src.base_sql(sel, keys, [column])
     if plan is None:
         log.debug("order statistics: %d groups too varied for clusters; window", len(groups))
-        return _order_stats_window(src, base, groups, keys, column, ranks)
+        return _order_stats_window(src, relation, groups, keys, column, ranks)
     cluster_of, clusters, use = plan
     aggs = []
     for c, points in enumerate(clusters):
@@ -257,9 +352,9 @@ def _order_stats_duckdb(
         table["_cluster"] = cluster_of
         tables["_clusters"] = table
         on = " AND ".join(f"b.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
-        from_sql = f"(SELECT b.*, c._cluster FROM ({base}) b JOIN _clusters c ON {on})"
+        from_sql = f"(SELECT b.*, c._cluster FROM ({relation}) b JOIN _clusters c ON {on})"
     else:
-        from_sql = f"({base})"
+        from_sql = f"({relation})"
     sql = f"SELECT {sel_keys}count(*) AS _n, {', '.join(aggs)} FROM {from_sql}{group}"
     picked = src.query(sql, **tables)
     merged = merge_null_safe(groups.assign(_row=np.arange(len(groups))), picked, keys, how="inner")
