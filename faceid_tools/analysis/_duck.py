@@ -1,0 +1,276 @@
+"""The DuckDB path: SQL over the committed files of a Parquet dataset."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..calllog.schema import CATEGORIES
+from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ParquetDataset:
+    """A hive-partitioned Parquet dataset folder (``day=YYYY-MM-DD/*.parquet``)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    def files(self) -> list[Path]:
+        """The committed Parquet files (never a part an interrupted export left behind)."""
+        from ..calllog.parquet import dataset_files
+
+        return dataset_files(self.path)
+
+
+class DuckSource:
+    """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
+
+    def __init__(self, dataset: ParquetDataset):
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._tables: set[str] = set()  # temporary tables made on the connection
+        self.dataset = dataset
+        self.files = dataset.files()
+        if not self.files:
+            raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+        footers = _Footers.read(self.files)
+        #: Every file sits in a ``day=YYYY-MM-DD`` folder that holds only that UTC day's rows
+        #: (checked on the footers' statistics): the ``day`` key then comes from the folder name.
+        self.day_partitioned = footers.day_partitioned
+        self.columns = footers.columns | ({"day"} if self.day_partitioned else frozenset())
+        self.started_at_unit = footers.started_at_unit
+        #: Coded columns holding values outside their categories: read through a CASE that makes
+        #: those missing (as load_calls does).  Found by :meth:`check_categories` on the grouped
+        #: results; the usual clean dataset never pays for the CASE.
+        self.strict: set[str] = set()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """This source's in-memory DuckDB connection (UTC session time zone), made on first use."""
+        if self._con is None:
+            import duckdb
+
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET preserve_insertion_order = false")
+            con.execute("SET parquet_metadata_cache = true")
+            self._con = con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            self._tables.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter shutdown there is nothing to free
+            self.close()
+
+    @property
+    def table_sql(self) -> str:
+        files = ", ".join(_lit(str(f)) for f in self.files)
+        hive = "true" if self.day_partitioned else "false"
+        return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
+
+    def time_bucket_sql(self, key: str) -> str:
+        """SQL for the UTC epoch bucket (``hour``/``day`` number) of ``started_at``."""
+        width = TIME_KEYS[key]
+        if key == "day" and self.day_partitioned:
+            return "(CAST(day AS DATE) - DATE '1970-01-01')"
+        if self.started_at_unit == "ns":
+            return f"epoch_ns(started_at) // {width * 1_000_000_000}"
+        if self.started_at_unit is not None:
+            return f"epoch_us(started_at) // {width * 1_000_000}"
+        return f"epoch_us(CAST(started_at AS TIMESTAMPTZ)) // {width * 1_000_000}"
+
+    def base_sql(self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()) -> str:
+        """A SELECT of the selected rows: the key columns (time keys as epoch buckets) + ``columns``."""
+        columns = [c for c in columns if c not in keys]
+        needed = set(keys) | set(columns) | {"action", "outcome"}
+        if sel.final_attempt:
+            needed |= {"call_id", "attempt"}
+        if sel.call_level:
+            needed |= {"call_id", "security_level"}
+        if sel.first_attempt:
+            needed.add("attempt")
+        needed |= {name for name, _ in sel.where}
+        needed |= set(sel.not_null)
+        if sel.unpivot:
+            needed = (needed - {"property", "value"}) | set(sel.unpivot)
+        for key in needed & set(TIME_KEYS):
+            needed.discard(key)
+            needed.add("day" if key == "day" and self.day_partitioned else "started_at")
+        missing = needed - self.columns
+        if missing:
+            raise ValueError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
+        cols = ", ".join(self._col_sql(c) for c in sorted(needed))
+        sql = f"SELECT {cols} FROM {self.table_sql}"
+        conds = []
+        if sel.action is not None:
+            conds.append(f"action = {_lit(sel.action)}")
+        if sel.first_attempt:
+            conds.append("attempt = 1")
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        if sel.call_level:
+            sql = (
+                f"WITH r AS ({sql}) "
+                "SELECT r.* REPLACE (coalesce(r.security_level, lv.lvl) AS security_level) "
+                f"FROM r LEFT JOIN {self._call_levels()} lv ON r.call_id = lv.call_id"
+            )
+        if sel.final_attempt:
+            # Retries are rare: find the calls that have one, then drop their earlier attempts.
+            sql = (
+                f"WITH f AS ({sql}), m AS (SELECT call_id, max(attempt) AS last FROM f "
+                "WHERE attempt > 1 AND call_id IS NOT NULL GROUP BY call_id) "
+                "SELECT f.* FROM f LEFT JOIN m ON f.call_id = m.call_id "
+                "WHERE m.last IS NULL OR f.attempt = m.last"
+            )
+        if sel.unpivot:
+            rest = sorted(needed - set(sel.unpivot) - set(TIME_KEYS))
+            casts = ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in sel.unpivot)
+            inner = f"SELECT {', '.join(rest)}, {casts} FROM ({sql})"
+            sql = f"SELECT * FROM ({inner}) UNPIVOT (value FOR property IN ({', '.join(sel.unpivot)}))"
+        conds = []
+        if sel.outcome is not None:
+            conds.append(f"outcome = {_lit(sel.outcome)}")
+        conds += [f"{name} = {_lit(value)}" for name, value in sel.where]
+        conds += [self._present_sql(name) for name in sel.not_null]
+        key_exprs = [f"{self.time_bucket_sql(k)} AS {k}" if k in TIME_KEYS else k for k in keys]
+        select = ", ".join([*key_exprs, *columns]) or "1 AS one"
+        where = (" WHERE " + " AND ".join(conds)) if conds else ""
+        return f"SELECT {select} FROM ({sql}){where}"
+
+    def _call_levels(self) -> str:
+        """A temporary table of each call's level (its GenerateReflectSequence rows' highest),
+        built once per source and per reading of ``security_level``; returns its name."""
+        name = "_call_levels_strict" if "security_level" in self.strict else "_call_levels"
+        if name not in self._tables:
+            self.connect().execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT call_id, max(security_level) AS lvl "
+                f"FROM (SELECT call_id, {self._col_sql('security_level')} FROM {self.table_sql} "
+                f"WHERE action = {_lit(GRS)}) WHERE security_level IS NOT NULL "
+                "AND call_id IS NOT NULL GROUP BY call_id"
+            )
+            self._tables.add(name)
+        return name
+
+    def _col_sql(self, name: str) -> str:
+        if name in self.strict:  # as load_calls: values outside the categories are missing
+            return f"CASE WHEN {name} IN ({_categories_sql(name)}) THEN {name} END AS {name}"
+        if name in EMPTY_IS_NULL and name not in CATEGORIES:
+            return f"nullif({name}, '') AS {name}"
+        return name
+
+    def _present_sql(self, name: str) -> str:
+        if name in CATEGORIES:
+            return f"{name} IN ({_categories_sql(name)})"
+        return f"{name} IS NOT NULL"
+
+    def check_categories(self, frame: pd.DataFrame, keys: Sequence[str]) -> bool:
+        """True (and those columns made strict) if coded keys in ``frame`` hold foreign values."""
+        found = False
+        for key in keys:
+            if key in CATEGORIES and key not in self.strict:
+                values = frame[key].astype(object)
+                if (
+                    not values.isna().all()
+                    and not values[values.notna()].isin(CATEGORIES[key]).all()
+                ):
+                    self.strict.add(key)
+                    found = True
+        return found
+
+    def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame:
+        """Run ``sql`` (``{src}`` already substituted) with small DataFrames registered by name."""
+        con = self.connect()
+        try:
+            for name, frame in tables.items():
+                con.register(name, frame)
+            log.debug("duckdb: %s", sql)
+            return con.execute(sql).df()
+        finally:
+            for name in tables:
+                con.unregister(name)
+
+
+_DAY_FOLDER = re.compile(r"day=(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class _Footers:
+    """What the Parquet footers tell: the columns, ``started_at``'s time unit (None: not a
+    timestamp), and whether each file is in a ``day=YYYY-MM-DD`` folder holding only rows whose
+    ``started_at`` (by the row groups' min/max statistics) falls in that UTC day."""
+
+    columns: frozenset[str]
+    started_at_unit: str | None
+    day_partitioned: bool
+
+    @classmethod
+    def read(cls, files: Sequence[Path]) -> _Footers:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns: set[str] = set()
+        unit: str | None = None
+        partitioned = True
+        one_day = pd.Timedelta(days=1)
+        for f in files:
+            meta = pq.ParquetFile(f).metadata
+            schema = meta.schema.to_arrow_schema()
+            columns |= set(schema.names)
+            if "started_at" not in schema.names:
+                partitioned = False
+                continue
+            kind = schema.field("started_at").type
+            unit = kind.unit if pa.types.is_timestamp(kind) else unit
+            m = _DAY_FOLDER.fullmatch(f.parent.name)
+            if m is None or not pa.types.is_timestamp(kind) or kind.tz is None:
+                partitioned = False
+            if not partitioned or m is None:
+                continue
+            start = pd.Timestamp(m.group(1), tz="UTC")
+            column = meta.schema.names.index("started_at")
+            for i in range(meta.num_row_groups):
+                stats = meta.row_group(i).column(column).statistics
+                if stats is None or not stats.has_min_max or stats.null_count:
+                    partitioned = False
+                    break
+                lo, hi = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
+                if lo.tzinfo is None or not (start <= lo and hi < start + one_day):
+                    partitioned = False
+                    break
+        return cls(frozenset(columns), unit, partitioned and bool(files))
+
+
+def _day_partitioned(files: Sequence[Path]) -> bool:
+    """True if every file's ``day=`` folder holds only that UTC day's rows (see :class:`_Footers`)."""
+    return _Footers.read(files).day_partitioned
+
+
+def _categories_sql(name: str) -> str:
+    return ", ".join(_lit(c) for c in CATEGORIES[name])
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return repr(value.item() if isinstance(value, np.generic) else value)
+    return "'" + str(value).replace("'", "''") + "'"
