@@ -8,16 +8,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..calllog.schema import CATEGORIES
 from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
-
-if TYPE_CHECKING:
-    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,6 @@ class DuckSource:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """This source's in-memory DuckDB connection (UTC session time zone), made on first use."""
         if self._con is None:
-            import duckdb
-
             con = duckdb.connect()
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")
@@ -224,9 +222,6 @@ class _Footers:
 
     @classmethod
     def read(cls, files: Sequence[Path]) -> _Footers:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         columns: set[str] = set()
         unit: str | None = None
         partitioned = True

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -248,7 +248,7 @@ def _order_stats_duckdb(
         )
     with Staged(src, sel, keys, [column]) as staged:  # one scan, then two cheap queries
         sizes = staged.query(
-            f"SELECT {''.join(f'{k}, ' for k in keys)}count(*) AS n FROM {staged.name}"
+            f"SELECT {''.join(f'{k}, ' for k in keys)}count(*) AS n FROM ({staged.sql()})"
             + (f" GROUP BY {_key_list(keys)}" if keys else "")
         )
         stats = pick_order_statistics(src, staged.sql(), keys, column, ranks, sizes)
@@ -273,6 +273,10 @@ class Staged:
         self.src = src
         self.name = f"_staged_{Staged._count}"
         self.coded = [c for c in dict.fromkeys([*keys, *columns]) if c in CATEGORIES]
+        # A coded column that must be present is checked on its code (NULL for anything outside
+        # the categories) instead of by an IN list over the strings during the scan.
+        self.required = [c for c in sel.not_null if c in self.coded]
+        sel = replace(sel, not_null=tuple(c for c in sel.not_null if c not in self.required))
         base = src.base_sql(sel, keys, columns)
         cols = ", ".join(
             _code_sql(c)
@@ -290,7 +294,9 @@ class Staged:
         return CATEGORIES[column].index(value)
 
     def sql(self, where: str = "") -> str:
-        return f"SELECT * FROM {self.name}" + (f" WHERE {where}" if where else "")
+        """A SELECT of the staged rows (``where`` narrows them further)."""
+        conds = [f"{c} IS NOT NULL" for c in self.required] + ([where] if where else [])
+        return f"SELECT * FROM {self.name}" + (f" WHERE {' AND '.join(conds)}" if conds else "")
 
     def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame:
         return self.src.query(sql, **tables)

@@ -129,7 +129,7 @@ def _staged_summary(
         head = "".join(f"{k}, " for k in keys)
         raw = staged.query(
             f"SELECT {head}outcome, count(*) AS count, count(latency_ms) AS n_value "
-            f"FROM {staged.name} GROUP BY {head}outcome"
+            f"FROM ({staged.sql()}) GROUP BY {head}outcome"
         )
         ok = staged.code("outcome", "ok")
         sizes = raw[raw["outcome"] == ok][[*keys, "n_value"]].rename(columns={"n_value": "n"})
