@@ -32,19 +32,25 @@ def _existing_columns(conn: sqlite3.Connection, table: str) -> list[str]:
 
 
 def _to_v1(conn: sqlite3.Connection) -> None:
-    """Create the ``calls`` table and its indexes; add any column an older table lacks."""
+    """Create the ``calls`` table; add any column an older table lacks."""
     conn.execute(schema.create_table_sql())
     have = set(_existing_columns(conn, "calls"))
     for column in schema.COLUMNS:
         if column.name not in have:
             conn.execute(f"ALTER TABLE calls ADD COLUMN {column.name} {column.sql}")
             log.info("call log: added missing column %s", column.name)
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    """Keep only the indexes queries use (version 1 kept three, paid on every logged row)."""
+    for name in ("calls_call_id", "calls_started", "calls_campaign"):
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
     for statement in schema.INDEXES_SQL:
         conn.execute(statement)
 
 
 #: ``MIGRATIONS[n]`` takes a file from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v1, 2: _to_v2}
 
 
 def migrate(conn: sqlite3.Connection, target: int = schema.SCHEMA_VERSION) -> int:

@@ -48,7 +48,31 @@ def test_new_log_is_wal_versioned_and_has_the_schema(tmp_path: Path) -> None:
     columns = [r[1] for r in _read(path, "PRAGMA table_info(calls)")]
     assert tuple(columns) == schema.COLUMN_NAMES
     indexes = {r[0] for r in _read(path, "SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {"calls_call_id", "calls_campaign", "calls_started"} <= indexes
+    assert indexes == {"calls_campaign_id"}
+
+
+def test_version_1_log_is_migrated_to_the_lean_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(schema.create_table_sql())
+    for name, column in (
+        ("calls_call_id", "call_id"),
+        ("calls_campaign", "campaign_id"),
+        ("calls_started", "started_at"),
+    ):
+        conn.execute(f"CREATE INDEX {name} ON calls({column})")
+    conn.execute("INSERT INTO calls (call_id, campaign_id) VALUES ('x', 'c1')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with CallLog(path):
+        pass
+    assert _read(path, "PRAGMA user_version") == [(schema.SCHEMA_VERSION,)]
+    indexes = {r[0] for r in _read(path, "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert indexes == {"calls_campaign_id"}
+    plan = _read(path, "EXPLAIN QUERY PLAN SELECT id FROM calls WHERE campaign_id = 'c1'")
+    assert "calls_campaign_id" in str(plan)
+    assert _read(path, "SELECT call_id FROM calls") == [("x",)]
 
 
 @pytest.mark.parametrize(("given", "pragma"), [("NORMAL", 1), ("FULL", 2), ("full", 2)])
