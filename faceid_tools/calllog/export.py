@@ -209,6 +209,7 @@ def export(
         log.info("export: %s ids %d..%d -> %s in %d task(s)", src, lo + 1, hi, out, len(tasks))
         try:
             parts = _run(tasks)
+            _check_complete(src, lo, hi, sum(p.rows for p in parts))
             files = _commit(out, state, parts, src, fingerprint, hi)
         except BaseException:
             _remove_tmp(out, tag)
@@ -388,6 +389,30 @@ def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None]:
         else None
     )
     return tuple(c.name for c in COLUMNS if c.name in have), int(hi), fingerprint
+
+
+def _check_complete(src: Path, lo: int, hi: int, read: int) -> None:
+    """Refuse a damaged log whose reads by id range skipped rows.
+
+    A table page left out of order (overwritten bytes) makes SQLite's rowid seeks miss rows that a
+    plain scan still walks over.  ``+id`` turns the seek off, so this count is a full scan.
+    """
+    try:
+        con = _connect(str(src))
+        try:
+            (scanned,) = con.execute(
+                "SELECT count(*) FROM calls WHERE +id > ? AND +id <= ?", (lo, hi)
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise ExportError(f"{src}: not a readable SQLite call log ({exc})") from None
+    if scanned != read:
+        raise ExportError(
+            f"{src}: damaged call log: a full scan finds {scanned} rows with ids {lo + 1}..{hi} "
+            f"but reading them by id finds {read}; nothing was exported "
+            f"(check it with PRAGMA integrity_check)"
+        )
 
 
 def _plan(

@@ -15,11 +15,11 @@ output.  Checked properties:
 * ``load_calls`` of a log with a corrupt value raises an error naming the file and row, and of a
   dataset whose part had a few bits flipped an error naming the part (or the same data).
 
-The damage measurements run on a fixed seed, so CI and the full run see the same cases.  Two
-fail today (``export`` of a damaged log can write a partial dataset; a bit flipped in a Parquet
-footer can read as different data): they are pinned as strict xfails with their rates, and a fix
-turns them into failures that ask to remove the mark.  (Three other defects these tests found
-were fixed in ``load.py``, ``export.py`` and ``parquet.py`` while this suite was written.)
+The damage measurements run on a fixed seed, so CI and the full run see the same cases.  One
+fails today (a bit flipped in a Parquet footer can read as different data): it is pinned as a
+strict xfail with its rate, and a fix turns it into a failure that asks to remove the mark.  (Four
+other defects these tests found were fixed in ``load.py``, ``export.py`` and ``parquet.py``,
+among them ``export`` of a damaged log writing a partial dataset.)
 """
 
 from __future__ import annotations
@@ -290,14 +290,6 @@ def sqlite_rows(db: Path) -> int | None:
         return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="faceid_tools/calllog/export.py export() trusts a damaged log: when overwritten bytes "
-    "leave a table b-tree page out of order, its reads by id range (WHERE id > ? AND id <= ?) "
-    "skip rows and it commits a partial dataset without error (e.g. 50 of 120 rows, while a "
-    "full scan and max(id) see all 120 and PRAGMA quick_check reports 'Rowid ... out of "
-    "order'); a quick_check before exporting would refuse it",
-)
 def test_export_of_a_damaged_log_fails_cleanly_or_exports_what_sqlite_reads(
     base_log: Path, tmp_path: Path, figures: Recorder
 ) -> None:
