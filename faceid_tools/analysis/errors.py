@@ -130,15 +130,7 @@ def error_codes(
     code = raw["error_code"].astype(object).where(raw["error_code"].notna(), outcome)
     raw = raw.assign(_code=code.where(outcome != "ok", None))
     group_keys = list(keys)
-    if group_keys:
-        totals = (
-            raw.groupby(group_keys, dropna=False, sort=False, observed=True)["count"]
-            .sum()
-            .rename("n")
-            .reset_index()
-        )
-    else:
-        totals = pd.DataFrame({"n": [int(raw["count"].sum())]})
+    totals = _group_totals(raw, group_keys)
     fails = raw[raw["_code"].notna()]
     codes = sorted(set(fails["_code"]))
     per_code = (
@@ -179,15 +171,7 @@ def outcome_breakdown(
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
     group_keys = list(keys)
-    if group_keys:
-        totals = (
-            raw.groupby(group_keys, dropna=False, sort=False, observed=True)["count"]
-            .sum()
-            .rename("n")
-            .reset_index()
-        )
-    else:
-        totals = pd.DataFrame({"n": [int(raw["count"].sum())]})
+    totals = _group_totals(raw, group_keys)
     seen = {str(v) for v in raw["outcome"].dropna()}
     classes = [*OUTCOME_CATEGORIES, *sorted(seen - set(OUTCOME_CATEGORIES))]
     grid = totals.merge(pd.DataFrame({"outcome": classes}), how="cross")
@@ -201,3 +185,15 @@ def outcome_breakdown(
     )
     out.attrs.update(analysis="outcome_breakdown", by=list(keys), per=per, confidence=confidence)
     return out
+
+
+def _group_totals(raw: pd.DataFrame, group_keys: list[str]) -> pd.DataFrame:
+    """Rows per group (column ``n``) from a counts frame; one row when there is no grouping."""
+    if not group_keys:
+        return pd.DataFrame({"n": [int(raw["count"].sum())]})
+    return (
+        raw.groupby(group_keys, dropna=False, sort=False, observed=True)["count"]
+        .sum()
+        .rename("n")
+        .reset_index()
+    )
