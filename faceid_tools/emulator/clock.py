@@ -40,6 +40,10 @@ class Clock:
         """The unshifted wall clock (what signature timestamps are checked against)."""
         return self._wall()
 
+    def monotonic_at(self, instant: float) -> float:
+        """This clock's :meth:`monotonic` reading at ``instant``, an earlier :func:`time.monotonic`."""
+        return self.monotonic() - max(0.0, time.monotonic() - instant)
+
     def advance(self, seconds: float) -> float:
         """Move this clock forward by ``seconds`` (>= 0); returns the new offset."""
         if seconds < 0:
@@ -65,6 +69,10 @@ class ManualClock(Clock):
 
     def real_time(self) -> float:
         return time.time()
+
+    def monotonic_at(self, instant: float) -> float:
+        """A manual clock does not move by itself: every instant reads as now."""
+        return self.monotonic()
 
     def set(self, now: float) -> None:
         self._now = now

@@ -13,6 +13,8 @@ from .exceptions import invalid_parameter
 
 #: Key under which :class:`~.server.RequestHandler` puts the raw header list into the environ.
 RAW_HEADERS_KEY = "faceid_emulator.raw_headers"
+#: ``time.monotonic()`` when the server accepted the request's connection (one request per connection).
+ACCEPTED_AT_KEY = "faceid_emulator.accepted_at"
 #: Set once the request body has been read to its end.
 BODY_READ_KEY = "faceid_emulator.body_read"
 #: Most bytes read and thrown away after a rejected body (beyond it the connection is just closed).

@@ -7,6 +7,7 @@ calls :meth:`Backend.create_upload_url` or :meth:`Backend.generate_reflect_seque
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import secrets
@@ -43,9 +44,16 @@ class QuotaWindows:
         self._arrivals: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def admit(self, secret_id: str, action: str, limit: float) -> int | None:
-        """None when admitted; else the number of arrivals in the current window."""
-        now = self.clock.monotonic()
+    def admit(
+        self, secret_id: str, action: str, limit: float, *, at: float | None = None
+    ) -> int | None:
+        """None when admitted; else the number of arrivals in the current window.
+
+        ``at`` is the arrival instant on this clock (default: now).  Requests stamped at arrival
+        may be checked out of order, so the windows are kept sorted and count only stamps in
+        ``(at - window, at]``.
+        """
+        now = self.clock.monotonic() if at is None else at
         edge = now - self.window_s
         key = (secret_id, action)
         with self._lock:
@@ -54,11 +62,11 @@ class QuotaWindows:
             for q in (admitted, arrivals):
                 while q and q[0] <= edge:
                     q.popleft()
-            arrivals.append(now)
-            if len(admitted) < limit:
-                admitted.append(now)
+            bisect.insort(arrivals, now)
+            if bisect.bisect_right(admitted, now) < limit:
+                bisect.insort(admitted, now)
                 return None
-            return len(arrivals)
+            return bisect.bisect_right(arrivals, now)
 
     def clear(self) -> None:
         with self._lock:
@@ -215,13 +223,16 @@ class Backend:
             self.quota_enabled = bool(quota)
 
     # -- quota -----------------------------------------------------------------------------------
-    def check_quota(self, secret_id: str, action: str) -> None:
+    def check_quota(self, secret_id: str, action: str, *, arrival: float | None = None) -> None:
+        """Raise ``RequestLimitExceeded`` when over quota; ``arrival`` is the :func:`time.monotonic`
+        instant the request reached the server (its connection was accepted), not when it is checked."""
         if not self.quota_enabled:
             return
         limit = self.profile.quota.get(action)
         if limit is None:
             return
-        count = self.quotas.admit(secret_id, action, limit)
+        at = None if arrival is None else self.clock.monotonic_at(arrival)
+        count = self.quotas.admit(secret_id, action, limit, at=at)
         if count is not None:
             raise exc.request_limit_exceeded(count, limit)
 

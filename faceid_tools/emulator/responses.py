@@ -39,7 +39,15 @@ from ..regions import (
 )
 from . import exceptions as exc
 from .auth import KeyRing, SignedRequest, verify
-from .httpio import BodyTooLarge, StartResponse, headers_of, query_of, read_body, respond
+from .httpio import (
+    ACCEPTED_AT_KEY,
+    BodyTooLarge,
+    StartResponse,
+    headers_of,
+    query_of,
+    read_body,
+    respond,
+)
 from .models import Backend
 
 logger = logging.getLogger(__name__)
@@ -105,7 +113,7 @@ class ApiApp:
         self.wait_factory = wait_factory
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        arrival = time.monotonic()
+        arrival = environ.get(ACCEPTED_AT_KEY) or time.monotonic()
         request_id = str(uuid.uuid4())
         method = environ.get("REQUEST_METHOD", "GET")
         seen: dict[str, str] = {"action": "-"}
@@ -191,7 +199,7 @@ class ApiApp:
         if language is not None and language not in LANGUAGES:
             raise exc.invalid_value("X-TC-Language", language)
         region = check_region(headers.get("x-tc-region"))
-        self.backend.check_quota(key.secret_id, action)
+        self.backend.check_quota(key.secret_id, action, arrival=arrival)
         params = parse_params(method, query, body)
         values = validate_params(action, params)
         if action == "CreateUploadUrl":

@@ -33,7 +33,14 @@ from . import control, cosroutes
 from . import exceptions as exc
 from .auth import KeyRing
 from .clock import Clock
-from .httpio import RAW_HEADERS_KEY, StartResponse, body_fully_read, path_of, respond
+from .httpio import (
+    ACCEPTED_AT_KEY,
+    RAW_HEADERS_KEY,
+    StartResponse,
+    body_fully_read,
+    path_of,
+    respond,
+)
 from .models import Backend
 from .profile import Profile
 from .responses import ApiApp, envelope_bytes, error_envelope
@@ -82,6 +89,10 @@ class RequestHandler(WSGIRequestHandler):
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
         environ[RAW_HEADERS_KEY] = list(self.headers.items())
+        connection = getattr(self.server, "connection_state", None)
+        if connection is not None:  # the first request of a connection arrived when it was accepted
+            environ[ACCEPTED_AT_KEY] = getattr(connection, "accepted_at", None)
+            connection.accepted_at = None
         return environ
 
     def parse_request(self) -> bool:
@@ -147,12 +158,16 @@ class _Server(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Any):
         self._live: dict[threading.Thread, socket.socket] = {}
         self._live_lock = threading.Lock()
+        #: Per connection thread: when its connection was accepted (the quota's arrival time, free
+        #: of the delay before the thread runs).
+        self.connection_state = threading.local()
         super().__init__(host, port, app, handler=RequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        accepted_at = time.monotonic()
         thread = threading.Thread(
             target=self._serve_one,
-            args=(request, client_address),
+            args=(request, client_address, accepted_at),
             name=f"faceid-emulator-{self.port}-conn",
             daemon=True,
         )
@@ -160,7 +175,8 @@ class _Server(ThreadedWSGIServer):
             self._live[thread] = request
         thread.start()
 
-    def _serve_one(self, request: Any, client_address: Any) -> None:
+    def _serve_one(self, request: Any, client_address: Any, accepted_at: float) -> None:
+        self.connection_state.accepted_at = accepted_at
         try:
             self.process_request_thread(request, client_address)
         finally:

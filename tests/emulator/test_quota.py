@@ -151,3 +151,25 @@ def test_no_one_second_window_ever_admits_more_than_the_limit(
             admitted.append(now)
     for t in admitted:
         assert sum(1 for u in admitted if t - 1.0 < u <= t) <= limit
+
+
+def test_windows_count_arrival_stamps_even_when_checked_out_of_order() -> None:
+    """The server stamps a request when its connection is accepted; threads may check them later
+    and in another order, so the window must go by the stamps."""
+    windows = QuotaWindows(ManualClock(0.0))
+    for at in (0.8, 0.0, 0.4, 0.2, 0.6):  # five arrivals within one second, checked shuffled
+        assert windows.admit("AKID", "GenerateReflectSequence", 5, at=at) is None
+    assert windows.admit("AKID", "GenerateReflectSequence", 5, at=0.95) == 6
+    assert windows.admit("AKID", "GenerateReflectSequence", 5, at=1.05) is None  # 0.0 has left
+
+
+def test_the_quota_counts_when_the_connection_was_accepted(emulator_factory) -> None:  # type: ignore[no-untyped-def]
+    """A request whose handler runs late is still counted at its accept instant."""
+    import time as _time
+
+    emu = emulator_factory("reliable", quota=True, time_scale=0)
+    backend = emu.backend
+    accepted = _time.monotonic() - 0.5  # as if the connection thread started half a second late
+    backend.check_quota("AKID-late", "GenerateReflectSequence", arrival=accepted)
+    stamp = backend.quotas._admitted[("AKID-late", "GenerateReflectSequence")][0]
+    assert abs(stamp - (backend.clock.monotonic() - 0.5)) < 0.05
