@@ -159,6 +159,7 @@ def _target(args: argparse.Namespace) -> Iterator[Any]:
 
 def main(args: argparse.Namespace) -> int:
     from ..campaign import run_campaign
+    from ..campaign.store import UnknownCampaignError
 
     if args.per_cell < 1:
         raise SystemExit("--per-cell must be at least 1")
@@ -166,23 +167,27 @@ def main(args: argparse.Namespace) -> int:
     if args.device_data:
         device_data = {region: (url, md5) for region, url, md5 in args.device_data}
     with _target(args) as target:
-        result = run_campaign(
-            target,
-            regions=tuple(args.regions),
-            levels=tuple(args.levels),
-            per_cell=args.per_cell,
-            rate=args.rate,
-            log=args.log,
-            device_data=device_data,
-            campaign_id=args.resume or args.campaign_id,
-            resume=args.resume is not None,
-            progress=not args.quiet,
-            retries=args.retries,
-            seed=args.seed,
-            timeout=args.timeout,
-            quota=args.quota,
-            margin=None if args.margin_ms is None else args.margin_ms / 1000.0,
-        )
+        try:
+            result = run_campaign(
+                target,
+                regions=tuple(args.regions),
+                levels=tuple(args.levels),
+                per_cell=args.per_cell,
+                rate=args.rate,
+                log=args.log,
+                device_data=device_data,
+                campaign_id=args.resume or args.campaign_id,
+                resume=args.resume is not None,
+                progress=not args.quiet,
+                retries=args.retries,
+                seed=args.seed,
+                timeout=args.timeout,
+                quota=args.quota,
+                margin=None if args.margin_ms is None else args.margin_ms / 1000.0,
+            )
+        except UnknownCampaignError as exc:  # e.g. killed before the campaign was stored
+            print(f"faceid-tools probe: {exc}", file=sys.stderr)
+            return 2
     print(result.summary.format())
     print(f"log: {result.log_path}")
     if result.summary.remaining:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from faceid_tools.campaign import Plan
 from faceid_tools.campaign.store import CampaignStore
 from faceid_tools.cli import probe
@@ -140,3 +142,15 @@ def probe_env_plain() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENCENTCLOUD_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def test_resuming_an_unknown_campaign_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faceid_tools.cli import main as cli_main
+
+    log = tmp_path / "calls.sqlite"
+    code = cli_main(["probe", "--emulator", "--resume", "nope", "--log", str(log), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no campaign 'nope'" in err and "Traceback" not in err
