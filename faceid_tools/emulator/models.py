@@ -10,10 +10,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
+import math
 import secrets
 import threading
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,33 +41,39 @@ class QuotaWindows:
     def __init__(self, clock: Clock, window_s: float = QUOTA_WINDOW_S):
         self.clock = clock
         self.window_s = window_s
-        self._admitted: dict[tuple[str, str], deque[float]] = {}
-        self._arrivals: dict[tuple[str, str], deque[float]] = {}
+        self._admitted: dict[tuple[str, str], list[float]] = {}
+        self._arrivals: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
 
     def admit(
         self, secret_id: str, action: str, limit: float, *, at: float | None = None
     ) -> int | None:
-        """None when admitted; else the number of arrivals in the current window.
+        """None when admitted; else the number of arrivals in the window ending at ``at``.
 
         ``at`` is the arrival instant on this clock (default: now).  Requests stamped at arrival
-        may be checked out of order, so the windows are kept sorted and count only stamps in
-        ``(at - window, at]``.
+        may be checked out of order, so a stamp is admitted only if no one-second window holding
+        it would then hold more than ``limit`` admitted stamps: every run of ``limit + 1``
+        consecutive admitted stamps through it must span at least the window.
         """
         now = self.clock.monotonic() if at is None else at
-        edge = now - self.window_s
+        run = max(1, math.ceil(limit))  # at most ``run`` admitted stamps per window
         key = (secret_id, action)
         with self._lock:
-            admitted = self._admitted.setdefault(key, deque())
-            arrivals = self._arrivals.setdefault(key, deque())
+            admitted = self._admitted.setdefault(key, [])
+            arrivals = self._arrivals.setdefault(key, [])
+            latest = max(now, admitted[-1]) if admitted else now
+            horizon = latest - 2 * self.window_s  # stamps this old can no longer matter
             for q in (admitted, arrivals):
-                while q and q[0] <= edge:
-                    q.popleft()
+                del q[: bisect.bisect_right(q, horizon)]
             bisect.insort(arrivals, now)
-            if bisect.bisect_right(admitted, now) < limit:
-                bisect.insort(admitted, now)
+            i = bisect.bisect_right(admitted, now)
+            trial = [*admitted[:i], now, *admitted[i:]]
+            first, last = max(0, i - run), min(i, len(trial) - 1 - run)
+            if all(trial[k + run] - trial[k] >= self.window_s for k in range(first, last + 1)):
+                admitted.insert(i, now)
                 return None
-            return bisect.bisect_right(arrivals, now)
+            edge = now - self.window_s
+            return bisect.bisect_right(arrivals, now) - bisect.bisect_right(arrivals, edge)
 
     def clear(self) -> None:
         with self._lock:

@@ -163,6 +163,15 @@ def test_windows_count_arrival_stamps_even_when_checked_out_of_order() -> None:
     assert windows.admit("AKID", "GenerateReflectSequence", 5, at=1.05) is None  # 0.0 has left
 
 
+def test_a_late_checked_earlier_stamp_cannot_overfill_a_window() -> None:
+    windows = QuotaWindows(ManualClock(0.0))
+    for at in (0.1, 0.2, 0.3, 0.4, 0.5):
+        assert windows.admit("AKID", "GenerateReflectSequence", 5, at=at) is None
+    # checked last, stamped first: [0.05, 1.05) would hold six
+    assert windows.admit("AKID", "GenerateReflectSequence", 5, at=0.05) is not None
+    assert windows.admit("AKID", "GenerateReflectSequence", 5, at=1.1) is None
+
+
 def test_the_quota_counts_when_the_connection_was_accepted(emulator_factory) -> None:  # type: ignore[no-untyped-def]
     """A request whose handler runs late is still counted at its accept instant."""
     import time as _time
