@@ -9,6 +9,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from ._options import add_profile_option
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -28,13 +30,7 @@ def register(subparsers: Any) -> None:
         default=9000,
         help="port on 127.0.0.1 (0 picks a free one; default 9000)",
     )
-    parser.add_argument(
-        "--profile",
-        default=None,
-        metavar="FILE",
-        help="behaviour profile: a TOML file or a shipped name (default, high-latency); "
-        "default: the shipped default profile",
-    )
+    add_profile_option(parser)
     parser.add_argument(
         "--seed",
         type=int,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..regions import REGIONS, SECURITY_LEVELS
+from ._options import add_profile_option
 
 DEFAULT_LOG = "data/calls.sqlite"
 
@@ -38,12 +39,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="start an in-process emulator (real time) and probe it with its demo credential",
     )
-    parser.add_argument(
-        "--profile",
-        metavar="FILE",
-        default=None,
-        help="behaviour profile for --emulator: a TOML file or a shipped name (default: default)",
-    )
+    add_profile_option(parser, "behaviour profile for --emulator")
     parser.add_argument(
         "--regions",
         nargs="+",

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any
 
+from ._options import add_profile_option
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -31,13 +33,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="call log (SQLite) to append to; created if missing",
     )
-    parser.add_argument(
-        "--profile",
-        default=None,
-        metavar="FILE",
-        help="behaviour profile: a TOML file or a shipped name (default, high-latency); "
-        "default: the shipped default profile",
-    )
+    add_profile_option(parser)
     parser.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the profile's seed)"
     )

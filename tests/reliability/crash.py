@@ -23,7 +23,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from faceid_tools.emulator.server import Emulator
 from faceid_tools.errors import is_retryable_code
 from faceid_tools.regions import REGIONS
 from faceid_tools.retry import RETRYABLE_HTTP_STATUSES
+from tests.campaign.killing import probe_command
 
 ROOT = Path(__file__).resolve().parents[2]
 GRS = "GenerateReflectSequence"
@@ -265,16 +265,9 @@ class Series:
         return self.audits
 
     def _command(self, endpoint: str, log: Path, *extra: str) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "faceid_tools",
-            "probe",
-            "--endpoint",
+        return probe_command(
+            log,
             endpoint,
-            "--log",
-            str(log),
-            "--quiet",
             "--rate",
             str(self.rate),
             "--quota",
@@ -282,7 +275,7 @@ class Series:
             "--timeout",
             "5",
             *extra,
-        ]
+        )
 
     def _campaign(
         self, endpoint: str, env: dict[str, str], number: int, budget: int
