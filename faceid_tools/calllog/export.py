@@ -9,7 +9,8 @@
   by atomically replacing the state file.  Readers use the files the state lists
   (:func:`faceid_tools.calllog.parquet.dataset_files`); whatever an interrupted run left behind is
   removed by the next one.  An error (a corrupt log, a row that does not fit its column's type)
-  leaves the dataset as it was.
+  leaves the dataset as it was.  The state records each file's size and footer digest, which
+  readers check (Parquet's page CRCs do not cover the footer).
 * **Bounded memory, in parallel**: the log is read in chunks of ``chunk_rows`` rows by ``id``
   range and each chunk is written as a row group, so memory does not grow with the log.  Large
   exports split the id range between ``workers`` processes (each reads its own ranges through
@@ -58,6 +59,7 @@ from .parquet import (
     STATE_FORMAT,
     ParquetDatasetError,
     arrow_schema,
+    footer_digest,
     read_state,
 )
 from .schema import COLUMNS
@@ -151,6 +153,7 @@ class _Part:
     rows: int = 0
     min_id: int = 0
     max_id: int = 0
+    digest: dict[str, Any] = field(default_factory=dict)  #: size and footer SHA-256 once closed
     writer: Any = field(default=None, repr=False)
     pending: list[pa.Table] = field(default_factory=list, repr=False)
     pending_rows: int = 0
@@ -324,6 +327,7 @@ def _commit(
                 "rows": part.rows,
                 "min_id": part.min_id,
                 "max_id": part.max_id,
+                **part.digest,
             }
         )
     for d in {f.parent for f in files}:
@@ -497,7 +501,7 @@ def _worker_main() -> None:
     except ExportError as exc:
         print(json.dumps({"error": str(exc)}))
         raise SystemExit(1) from None
-    fields = ("day", "tmp", "rows", "min_id", "max_id")
+    fields = ("day", "tmp", "rows", "min_id", "max_id", "digest")
     print(json.dumps({"parts": [{f: getattr(p, f) for f in fields} for p in parts]}))
 
 
@@ -524,6 +528,7 @@ def _export_range(task: _Task) -> list[_Part]:
             part.writer.close()
             part.writer = None
             _fsync_file(Path(task.out_dir) / part.tmp)
+            part.digest = footer_digest(Path(task.out_dir) / part.tmp)
     except BaseException:
         for part in parts.values():
             if part.writer is not None:

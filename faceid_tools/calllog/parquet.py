@@ -6,7 +6,10 @@ Layout (written by :func:`faceid_tools.calllog.export.export`)::
     <dataset>/day=YYYY-MM-DD/part-<first id>-<last id>.parquet
 
 Only the files listed in ``_export_state.json`` belong to the dataset: a file an interrupted export
-left behind is ignored here and removed by the next export.  A folder of ``*.parquet`` files
+left behind is ignored here and removed by the next export.  The state also records each file's
+size and the SHA-256 of its footer (the Thrift ``FileMetaData`` that says where every column
+is, then its length and ``PAR1``), which :func:`dataset_files` checks on every read: Parquet's page
+CRCs cover the data pages only, and one flipped bit in a footer can otherwise read as other data.  A folder of ``*.parquet`` files
 without a state file (hive layout or flat) is read as it is.
 
 Column types follow the call-log schema: ``started_at`` ``timestamp[us, UTC]``, the categorical
@@ -17,6 +20,7 @@ columns dictionary-encoded strings, integers ``int64`` and flags ``bool`` (both 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -40,6 +44,7 @@ __all__ = [
     "ParquetDatasetError",
     "arrow_schema",
     "dataset_files",
+    "footer_digest",
     "is_parquet_dataset",
     "load_parquet",
     "read_state",
@@ -95,6 +100,50 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return state
 
 
+def footer_digest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the state records of a Parquet file: its size, footer length and footer SHA-256.
+
+    The footer is the file's last ``footer_bytes`` bytes: the Thrift ``FileMetaData`` and the
+    8 bytes after it (its length, ``PAR1``).
+    """
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size < 12:
+            raise ParquetDatasetError(f"{path}: not a Parquet file ({size} bytes)")
+        fh.seek(size - 8)
+        tail = fh.read(8)
+        footer_bytes = int.from_bytes(tail[:4], "little") + 8
+        if tail[4:] != b"PAR1" or footer_bytes + 4 > size:
+            raise ParquetDatasetError(f"{path}: not a Parquet file (no footer)")
+        fh.seek(size - footer_bytes)
+        footer = fh.read(footer_bytes)
+    return {
+        "size": size,
+        "footer_bytes": footer_bytes,
+        "footer_sha256": hashlib.sha256(footer).hexdigest(),
+    }
+
+
+def _check_footer(path: Path, entry: dict[str, Any]) -> None:
+    """Raise if the committed file at ``path`` is no longer what export wrote."""
+    if "footer_sha256" not in entry:  # written before export recorded digests
+        return
+    size, footer_bytes = int(entry["size"]), int(entry["footer_bytes"])
+    with open(path, "rb") as fh:
+        actual = fh.seek(0, os.SEEK_END)
+        if actual != size:
+            raise ParquetDatasetError(
+                f"{path}: damaged Parquet part: {actual} bytes, export wrote {size}"
+            )
+        fh.seek(size - footer_bytes)
+        digest = hashlib.sha256(fh.read(footer_bytes)).hexdigest()
+    if digest != entry["footer_sha256"]:
+        raise ParquetDatasetError(
+            f"{path}: damaged Parquet part: its footer (the column index) is not the one export "
+            f"wrote; re-export the dataset from the call log into a new folder"
+        )
+
+
 def _visible(p: Path, root: Path) -> bool:
     return not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
 
@@ -102,10 +151,11 @@ def _visible(p: Path, root: Path) -> bool:
 def dataset_files(path: str | os.PathLike[str]) -> list[Path]:
     """The committed Parquet files of the dataset at ``path``, in id order.
 
-    With a state file: exactly the files it lists.  Without: every ``*.parquet`` below ``path``
-    except hidden ones (names starting with ``.`` or ``_``), sorted by path.  Pass these to an
-    engine (``duckdb.read_parquet([...])``) instead of a glob, so that files an interrupted export
-    left behind are never read.
+    With a state file: exactly the files it lists, each checked against the size and footer
+    digest the state records (:class:`ParquetDatasetError` names a damaged one).  Without: every
+    ``*.parquet`` below ``path`` except hidden ones (names starting with ``.`` or ``_``), sorted
+    by path.  Pass these to an engine (``duckdb.read_parquet([...])``) instead of a glob, so that
+    files an interrupted export left behind are never read.
     """
     root = Path(path)
     if not root.is_dir():
@@ -119,6 +169,8 @@ def dataset_files(path: str | os.PathLike[str]) -> list[Path]:
         raise ParquetDatasetError(
             f"{root}: {len(missing)} committed file(s) missing, e.g. {missing[0]}"
         )
+    for f, entry in zip(files, state["files"], strict=True):
+        _check_footer(f, entry)
     return files
 
 

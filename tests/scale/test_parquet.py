@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,14 +11,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from faceid_tools.analysis import daily_summary
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.calllog.parquet import (
+    STATE_FILE,
     ParquetDatasetError,
     arrow_schema,
     dataset_files,
+    footer_digest,
     is_parquet_dataset,
     load_parquet,
+    read_state,
 )
 from faceid_tools.calllog.schema import COLUMN_NAMES
 
@@ -112,3 +117,39 @@ def test_a_broken_state_file_is_named(dataset: Path) -> None:
 def test_all_columns_in_schema_order(dataset: Path) -> None:
     assert tuple(load_parquet(dataset).columns) == COLUMN_NAMES
     assert isinstance(load_parquet(dataset)["region"].dtype, pd.CategoricalDtype)
+
+
+def test_the_state_records_each_part_s_size_and_footer_digest(dataset: Path) -> None:
+    state = read_state(dataset)
+    assert state is not None
+    for f, entry in zip(dataset_files(dataset), state["files"], strict=True):
+        assert {k: entry[k] for k in ("size", "footer_bytes", "footer_sha256")} == footer_digest(f)
+        assert entry["size"] == f.stat().st_size
+
+
+@pytest.mark.parametrize("where", ["metadata", "length", "appended"])
+def test_a_damaged_footer_is_named_by_every_reader(dataset: Path, where: str) -> None:
+    """Page CRCs do not cover the footer: the digest in the state does, for pandas and DuckDB."""
+    victim = dataset_files(dataset)[1]
+    data = bytearray(victim.read_bytes())
+    if where == "metadata":  # one bit of the Thrift FileMetaData (a column's offset, a count...)
+        data[len(data) - footer_digest(victim)["footer_bytes"] + 40] ^= 0x04
+    elif where == "length":
+        data[-7] ^= 0x01
+    else:
+        data += b"\x00"
+    victim.write_bytes(bytes(data))
+    for read in (dataset_files, load_parquet, daily_summary):
+        with pytest.raises(ParquetDatasetError, match=rf"{victim.name}: damaged Parquet part"):
+            read(dataset)
+
+
+def test_a_state_without_digests_is_still_read(dataset: Path, small_log: Path) -> None:
+    """Datasets exported before the digests were recorded keep working (nothing to check)."""
+    state_file = dataset / STATE_FILE
+    state = json.loads(state_file.read_text())
+    for entry in state["files"]:
+        for key in ("size", "footer_bytes", "footer_sha256"):
+            del entry[key]
+    state_file.write_text(json.dumps(state))
+    pdt.assert_frame_equal(load_parquet(dataset), load_calls(small_log))
