@@ -1,24 +1,24 @@
-"""Campaign throughput at the quota, and SIGKILL-then-resume robustness.
+"""Campaign throughput at the quota.
 
-Throughput: a campaign at rate 5.0 against an emulator in real time (its quota enforced, 5/s in
-a sliding one-second window), with the default profile and with ``high-latency`` (median 400 ms,
-p99 2.5 s), run side by side.  Per run: calls/s achieved (``(n - 1) / span`` of the
-GenerateReflectSequence starts logged; 300 calls ≈ 61 s), the most starts in any one-second
-window (client-side, from ``started_at``), and ``RequestLimitExceeded`` answers (server-side,
-from the emulator's counters, and client-side from the log; they must agree).
+A campaign at rate 5.0 against an emulator in real time (its quota enforced, 5/s in a sliding
+one-second window), with the default profile and with ``high-latency`` (median 400 ms, p99 2.5 s),
+run side by side, each in its own process with its own emulator.  Per run: calls/s achieved
+(``(n - 1) / span`` of the GenerateReflectSequence starts logged; 300 calls ≈ 61 s), the most
+starts in any one-second window (client-side, from ``started_at``), and ``RequestLimitExceeded``
+answers (server-side, from the emulator's counters, and client-side from the log; they must agree).
 
-Kill/resume: ``faceid-tools probe`` in a subprocess killed with SIGKILL at a random moment, then
-``--resume``; per run: rows left incomplete, duplicated plan calls, integrity of the file, calls
-missing from the plan after the resume.
+SIGKILL-then-resume runs are in ``make reliability`` (``tests/reliability``), not here.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import sqlite3
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench._harness import Row
@@ -68,11 +68,15 @@ def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         results: dict[str, list[dict[str, float]]] = {p: [] for p in PROFILES}
-        for _ in range(reps):  # interleaved, so both profiles see the same machine load
-            for profile in PROFILES:
-                r = throughput_once(profile, per_cell, Path(tmp))
-                print(f"  {profile}: {r}", file=sys.stderr, flush=True)
-                results[profile].append(r)
+        # side by side, each in its own process: both see the same machine load
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(PROFILES), mp_context=spawn) as pool:
+            for _ in range(reps):
+                runs = {p: pool.submit(throughput_once, p, per_cell, Path(tmp)) for p in PROFILES}
+                for profile, future in runs.items():
+                    r = future.result()
+                    print(f"  {profile}: {r}", file=sys.stderr, flush=True)
+                    results[profile].append(r)
     group = f"campaign at rate 5.0 ({12 * per_cell} calls)"
     for profile in PROFILES:
         rs = results[profile]
@@ -107,50 +111,4 @@ def run(quick: bool) -> list[Row]:
                 f" on {os.cpu_count()} cores",
             )
         )
-    rows += kill_resume_rows(runs=3 if quick else 10)
     return rows
-
-
-def kill_resume_rows(runs: int) -> list[Row]:
-    """SIGKILL a probe subprocess at a random moment, resume it, and check the log."""
-    from tests.campaign.killing import kill_and_resume
-
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(runs):
-            r = kill_and_resume(Path(tmp) / f"kill-{i}.sqlite", per_cell=4, rng=random.Random(i))
-            print(f"  kill/resume {i}: {r}", file=sys.stderr, flush=True)
-            results.append(r)
-    group = f"SIGKILL then resume ({runs} runs)"
-    return [
-        Row(
-            group,
-            "rows lost",
-            "rows",
-            [r.rows_lost for r in results],
-            note="seen before the kill or on disk after it, missing or changed later",
-        ),
-        Row(group, "incomplete rows", "rows", [r.incomplete_rows for r in results]),
-        Row(group, "duplicated plan calls", "calls", [r.duplicated_calls for r in results]),
-        Row(group, "calls missing after resume", "calls", [r.missing_calls for r in results]),
-        Row(
-            group,
-            "integrity_check not ok",
-            "files",
-            [0 if r.integrity == "ok" else 1 for r in results],
-        ),
-        Row(
-            group,
-            "exchanges unlogged at the kill",
-            "requests",
-            [r.unlogged_at_kill for r in results],
-            note="in flight when killed: the server answered, the process was gone",
-        ),
-        Row(
-            group,
-            "calls redone on resume",
-            "calls",
-            [r.redone for r in results],
-            note="incomplete at the kill (in flight, or ok without download yet)",
-        ),
-    ]

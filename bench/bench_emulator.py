@@ -196,7 +196,7 @@ def run_requests(caller: Caller, n: int, threads: int = 8) -> None:
 
 
 def run(quick: bool) -> list[Row]:
-    reps, seconds, n_memory = (3, 2.0, 10_000) if quick else (5, 5.0, 100_000)
+    reps, seconds, n_memory = (3, 2.0, 10_000) if quick else (5, 5.0, 50_000)
     rows: list[Row] = []
     server = Server()
     try:

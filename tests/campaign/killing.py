@@ -1,6 +1,7 @@
 """SIGKILL a ``faceid-tools probe`` subprocess at a random moment, resume it, and audit the log.
 
-Shared by the fast test (``test_kill_resume.py``) and the 10-run figure (``bench/bench_campaign.py``).
+Used by the fast test (``test_kill_resume.py``); ``tests/reliability/crash.py`` (20 kills in
+``make reliability``) builds its probe command with :func:`probe_command` too.
 The emulator runs in this process, so it outlives the killed prober and its counters tell how many
 requests reached it.
 """

@@ -23,8 +23,10 @@ from faceid_tools.calllog.parquet import (
     is_parquet_dataset,
     load_parquet,
     read_state,
+    verify_dataset,
 )
 from faceid_tools.calllog.schema import COLUMN_NAMES
+from faceid_tools.cli import main
 
 
 @pytest.fixture
@@ -153,3 +155,34 @@ def test_a_state_without_digests_is_still_read(dataset: Path, small_log: Path) -
             del entry[key]
     state_file.write_text(json.dumps(state))
     pdt.assert_frame_equal(load_parquet(dataset), load_calls(small_log))
+
+
+def test_verify_reads_every_page_of_a_clean_dataset(dataset: Path, small_log: Path) -> None:
+    check = verify_dataset(dataset)
+    assert check.rows == len(load_calls(small_log))
+    assert check.files == len(dataset_files(dataset))
+    assert check.bytes == sum(f.stat().st_size for f in dataset_files(dataset))
+
+
+def test_verify_names_a_damaged_page_that_duckdb_would_read(
+    dataset: Path, small_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = dataset_files(dataset)[0]
+    column = pq.ParquetFile(victim).metadata.row_group(0).column(COLUMN_NAMES.index("latency_ms"))
+    data = bytearray(victim.read_bytes())
+    at = column.data_page_offset + column.total_compressed_size // 2
+    data[at : at + 64] = bytes(b ^ 0x5A for b in data[at : at + 64])
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ParquetDatasetError, match=rf"{victim.name}: corrupt Parquet part"):
+        verify_dataset(dataset)
+    assert main(["export", "--log", str(small_log), "--out", str(dataset), "--verify"]) == 1
+    assert f"{victim.name}: corrupt Parquet part" in capsys.readouterr().err
+
+
+def test_cli_export_verify(
+    small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ds"
+    assert main(["export", "--log", str(small_log), "--out", str(out), "--verify"]) == 0
+    printed = capsys.readouterr().out
+    assert f"verified {len(load_calls(small_log)):,} rows" in printed
