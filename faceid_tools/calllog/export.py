@@ -385,7 +385,17 @@ def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None]:
             raise ExportError(f"{src}: not a call log (no 'calls' table)")
         if "id" not in have or "started_at" not in have:
             raise ExportError(f"{src}: the calls table lacks 'id' or 'started_at'")
+        con.execute("BEGIN")  # one snapshot for both maxima, however the log grows meanwhile
         hi = con.execute("SELECT max(id) FROM calls").fetchone()[0] or 0
+        # ``+id`` turns the index seek off: a damaged table whose seek misses its last pages
+        # would otherwise look shorter than it is (and export "nothing new")
+        scanned = con.execute("SELECT max(+id) FROM calls").fetchone()[0] or 0
+        con.execute("COMMIT")
+        if scanned != hi:
+            raise ExportError(
+                f"{src}: damaged call log: its highest id is {scanned} by a full scan but {hi} "
+                f"by its index; nothing was exported (check it with PRAGMA integrity_check)"
+            )
         first = con.execute("SELECT id, call_id, started_at FROM calls ORDER BY id LIMIT 1")
         row = first.fetchone()
     except sqlite3.DatabaseError as exc:
@@ -522,7 +532,9 @@ def _export_range(task: _Task) -> list[_Part]:
                     table = _to_table(rows, task) if rows else None
                 if table is not None and table.num_rows:
                     _write_chunk(table, task, parts)
-                start = stop
+                    start = stop
+                else:  # a gap in the ids (a damaged log can claim ids up to 2**63): skip it
+                    start = slow.last_id_before_next(stop, task.hi)
         for part in parts.values():
             part.flush()
             part.writer.close()
@@ -572,6 +584,18 @@ class _RowReader:
             raise ExportError(
                 f"{self.db}: cannot read rows with id {start + 1}..{stop} ({exc})"
             ) from None
+
+    def last_id_before_next(self, after: int, hi: int) -> int:
+        """Where to go on after an empty id range: just below the next id up to ``hi``, or ``hi``."""
+        try:
+            if self.con is None:
+                self.con = _connect(self.db)
+            (next_id,) = self.con.execute(
+                "SELECT min(id) FROM calls WHERE id > ? AND id <= ?", (after, hi)
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ExportError(f"{self.db}: cannot read ids above {after} ({exc})") from None
+        return hi if next_id is None else max(after, int(next_id) - 1)
 
 
 class _ArrowReader:

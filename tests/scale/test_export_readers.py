@@ -128,3 +128,43 @@ def test_invalid_utf8_goes_to_the_exact_path(tmp_path: Path) -> None:
         export_module.ExportError, match=r"cannot read rows with id 1\.\.\d+ \(Could not decode"
     ):
         export_module.export(log, tmp_path / "ds")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_gap_of_a_trillion_ids_is_skipped_not_walked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """A damaged or hand-edited log can claim ids up to 2**63; empty id ranges cost one query."""
+    log = tmp_path / "calls.sqlite"
+    simulate(200, log, seed=4, start=START)
+    with closing(sqlite3.connect(log)) as con, con:
+        con.execute("UPDATE calls SET id = 1000000000000 + id WHERE id > 150")
+        ids = [i for (i,) in con.execute("SELECT id FROM calls ORDER BY id")]
+    monkeypatch.setattr(export_module, "PARALLEL_MIN_ROWS", 1)  # workers even for this log
+    result = export_module.export(log, tmp_path / "ds", workers=workers, chunk_rows=50)
+    assert result.rows == len(ids) and result.watermark == ids[-1] > 10**12
+    assert _dataset(tmp_path / "ds").column("id").to_pylist() == ids
+
+
+def test_a_log_whose_index_misses_its_last_rows_is_refused(tmp_path: Path) -> None:
+    """The highest id by seek and by full scan must agree, or "nothing new" would be a lie."""
+    log = tmp_path / "calls.sqlite"
+    simulate(1500, log, seed=6, start=START)
+    with closing(sqlite3.connect(log)) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'calls'").fetchone()[0]
+    data = bytearray(log.read_bytes())
+    # the root (an interior page) points right-most at its last child: point it at the first one
+    at = (root - 1) * page + (100 if root == 1 else 0)
+    assert data[at] == 0x05, "the calls table has a one-level tree; make the log larger"
+    cells = int.from_bytes(data[at + 3 : at + 5], "big")
+    first_cell = int.from_bytes(data[at + 12 : at + 14], "big")
+    data[at + 8 : at + 12] = data[
+        (root - 1) * page + first_cell : (root - 1) * page + first_cell + 4
+    ]
+    assert cells > 1
+    log.write_bytes(bytes(data))
+    with pytest.raises(export_module.ExportError, match="damaged call log: its highest id"):
+        export_module.export(log, tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
