@@ -105,3 +105,15 @@ def test_review_runs_on_a_parquet_export_of_the_sample(tmp_path: Path) -> None:
         NOTEBOOKS_DIR / "04-product-review.ipynb", {"DATA": str(tmp_path / "parquet")}
     )
     assert _errors(executed.notebook) == []
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_the_data_is_opened_with_analysis_source_not_loaded(stem: str) -> None:
+    """``load_calls(DATA)`` would pull a 10M-row dataset into pandas (12 GiB for 01-latency);
+    ``analysis.source(DATA)`` keeps a Parquet dataset in DuckDB and loads a SQLite log once."""
+    code = "\n".join(c.source for c in _read(stem).cells if c.cell_type == "code")
+    calls = [
+        ast.unparse(node.func) for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)
+    ]
+    assert "analysis.source" in calls
+    assert not [c for c in calls if c.endswith(("load_calls", "load_parquet"))]
