@@ -575,11 +575,14 @@ class _RowReader:
         if self.con is not None:
             self.con.close()
 
+    def _connection(self) -> sqlite3.Connection:
+        if self.con is None:
+            self.con = _connect(self.db)
+        return self.con
+
     def read(self, select: str, start: int, stop: int) -> list[tuple[Any, ...]]:
         try:
-            if self.con is None:
-                self.con = _connect(self.db)
-            return self.con.execute(select, (start, stop)).fetchall()
+            return self._connection().execute(select, (start, stop)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise ExportError(
                 f"{self.db}: cannot read rows with id {start + 1}..{stop} ({exc})"
@@ -588,11 +591,11 @@ class _RowReader:
     def last_id_before_next(self, after: int, hi: int) -> int:
         """Where to go on after an empty id range: just below the next id up to ``hi``, or ``hi``."""
         try:
-            if self.con is None:
-                self.con = _connect(self.db)
-            (next_id,) = self.con.execute(
-                "SELECT min(id) FROM calls WHERE id > ? AND id <= ?", (after, hi)
-            ).fetchone()
+            (next_id,) = (
+                self._connection()
+                .execute("SELECT min(id) FROM calls WHERE id > ? AND id <= ?", (after, hi))
+                .fetchone()
+            )
         except sqlite3.DatabaseError as exc:
             raise ExportError(f"{self.db}: cannot read ids above {after} ({exc})") from None
         return hi if next_id is None else max(after, int(next_id) - 1)

@@ -8,9 +8,10 @@ Layout (written by :func:`faceid_tools.calllog.export.export`)::
 Only the files listed in ``_export_state.json`` belong to the dataset: a file an interrupted export
 left behind is ignored here and removed by the next export.  The state also records each file's
 size and the SHA-256 of its footer (the Thrift ``FileMetaData`` that says where every column
-is, then its length and ``PAR1``), which :func:`dataset_files` checks on every read: Parquet's page
-CRCs cover the data pages only, and one flipped bit in a footer can otherwise read as other data.  A folder of ``*.parquet`` files
-without a state file (hive layout or flat) is read as it is.
+is, then its length and ``PAR1``), which :func:`dataset_files` checks on every read: Parquet's
+page CRCs cover the data pages only, and one flipped bit in a footer can otherwise read as other
+data.  A folder of ``*.parquet`` files without a state file (hive layout or flat) is read as it
+is.
 
 Column types follow the call-log schema: ``started_at`` ``timestamp[us, UTC]``, the categorical
 columns dictionary-encoded strings, integers ``int64`` and flags ``bool`` (both nullable), text
@@ -118,13 +119,13 @@ def footer_digest(path: str | os.PathLike[str]) -> dict[str, Any]:
         footer_bytes = int.from_bytes(tail[:4], "little") + 8
         if tail[4:] != b"PAR1" or footer_bytes + 4 > size:
             raise ParquetDatasetError(f"{path}: not a Parquet file (no footer)")
-        fh.seek(size - footer_bytes)
-        footer = fh.read(footer_bytes)
-    return {
-        "size": size,
-        "footer_bytes": footer_bytes,
-        "footer_sha256": hashlib.sha256(footer).hexdigest(),
-    }
+        digest = _tail_sha256(fh, size, footer_bytes)
+    return {"size": size, "footer_bytes": footer_bytes, "footer_sha256": digest}
+
+
+def _tail_sha256(fh: Any, size: int, nbytes: int) -> str:
+    fh.seek(size - nbytes)
+    return hashlib.sha256(fh.read(nbytes)).hexdigest()
 
 
 def _check_footer(path: Path, entry: dict[str, Any]) -> None:
@@ -138,8 +139,7 @@ def _check_footer(path: Path, entry: dict[str, Any]) -> None:
             raise ParquetDatasetError(
                 f"{path}: damaged Parquet part: {actual} bytes, export wrote {size}"
             )
-        fh.seek(size - footer_bytes)
-        digest = hashlib.sha256(fh.read(footer_bytes)).hexdigest()
+        digest = _tail_sha256(fh, size, footer_bytes)
     if digest != entry["footer_sha256"]:
         raise ParquetDatasetError(
             f"{path}: damaged Parquet part: its footer (the column index) is not the one export "
@@ -199,13 +199,17 @@ def _pandas_type(arrow_type: pa.DataType) -> Any:
     return None
 
 
+def _read_every_page(path: Path) -> int:
+    """Decode every page of a Parquet file, checking the CRCs it has; its row count."""
+    reader = pq.ParquetFile(path, page_checksum_verification=True)
+    return sum(reader.read_row_group(i).num_rows for i in range(reader.num_row_groups))
+
+
 def _find_corrupt(files: Sequence[Path]) -> tuple[Path, str] | None:
     """The first file whose footer or data cannot be read, with the reason."""
     for f in files:
         try:
-            reader = pq.ParquetFile(f, page_checksum_verification=True)
-            for i in range(reader.num_row_groups):
-                reader.read_row_group(i)
+            _read_every_page(f)
         except Exception as exc:
             return f, f"{type(exc).__name__}: {exc}"
     return None
@@ -234,8 +238,7 @@ def verify_dataset(path: str | os.PathLike[str]) -> DatasetCheck:
     rows = size = 0
     for f in files:
         try:
-            reader = pq.ParquetFile(f, page_checksum_verification=True)
-            count = sum(reader.read_row_group(i).num_rows for i in range(reader.num_row_groups))
+            count = _read_every_page(f)
         except Exception as exc:
             raise ParquetDatasetError(
                 f"{f}: corrupt Parquet part ({type(exc).__name__}: {exc})"
