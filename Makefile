@@ -6,7 +6,8 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: demo test lint fmt bench lab reliability clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/system-deps
+	bash scripts/system-deps
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
