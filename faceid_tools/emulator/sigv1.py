@@ -43,6 +43,7 @@ DIGESTS = {"HmacSHA1": hashlib.sha1, "HmacSHA256": hashlib.sha256}
 DEFAULT_METHOD = "HmacSHA1"
 FORM = "application/x-www-form-urlencoded"
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
+_NONCE = re.compile(r"^[0-9]{1,20}$")  # a random unsigned integer (the Python SDK's: 64-bit)
 
 
 def is_v1(method: str, headers: Mapping[str, str]) -> bool:
@@ -87,7 +88,7 @@ def verify_v1(
     raw_ts = _required(params, "Timestamp")
     if not _DIGITS.match(raw_ts):
         raise exc.invalid_format("Timestamp", raw_ts)
-    if not _DIGITS.match(_required(params, "Nonce")):
+    if not _NONCE.match(_required(params, "Nonce")):
         raise exc.invalid_format("Nonce", params["Nonce"])
     signature_method = params.get("SignatureMethod", DEFAULT_METHOD)
     if signature_method not in DIGESTS:
