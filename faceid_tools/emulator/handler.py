@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import selectors
 import socket
 import ssl
 import threading
@@ -33,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 #: Socket timeout of one connection (a client that stalls mid-request is dropped after it).
 CONNECTION_TIMEOUT_S = 30.0
+#: Per connection thread: set once the request inside a tunnel has been read to its end.
+tunnel_state = threading.local()
+_DRAIN_WAIT_S = 0.01
+_DRAIN_MAX_READS = 1000
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -106,6 +111,9 @@ class RequestHandler(WSGIRequestHandler):
         self.close_connection = True
         if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
             self.request_version = "HTTP/1.0"
+        if (getattr(self, "requestline", "") or "").startswith("CONNECT "):
+            proxy.refuse(self, 400, "")  # a proxy request: the proxy's plain refusal
+            return
         text = self._REASONS.get(int(code), "The request could not be processed.")
         path = getattr(self, "path", "") or ""
         if path.startswith(cosroutes.PREFIX):
@@ -229,8 +237,11 @@ class ConnectionServer(ThreadedWSGIServer):
             self._live[threading.current_thread()] = tls
         state.tunnel_host = host
         state.accepted_at = time.monotonic()
+        tunnel_state.request_read = False
         try:
             RequestHandler(tls, client_address, self)
+            if not tunnel_state.request_read:
+                _drain(tls)  # so that closing does not reset the answer away (as werkzeug does)
         except (OSError, ValueError):
             logger.debug("tunnel to %s dropped", host, exc_info=True)
         finally:
@@ -251,3 +262,14 @@ class ConnectionServer(ThreadedWSGIServer):
         for sock in sockets:
             with contextlib.suppress(OSError, ValueError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _drain(tls: ssl.SSLSocket) -> None:
+    """Read what the client still sends (briefly) before the tunnel is closed."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(tls, selectors.EVENT_READ)
+        for _ in range(_DRAIN_MAX_READS):
+            if not tls.pending() and not selector.select(timeout=_DRAIN_WAIT_S):
+                return
+            if not tls.recv(1024 * 1024):
+                return

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,3 @@ def test_node_sdk_refused_host_is_never_contacted(
     assert str(node_results["refused_host"]["detail"]).startswith("HTTP 403"), node_results
     stats = node_results["_stats"]
     assert isinstance(stats, dict) and stats["outcomes"]["GenerateReflectSequence"]["ok"] == 5
-
-
-def test_driver_is_committed_next_to_this_file() -> None:
-    assert DRIVER == Path(__file__).with_name("node_driver.js") and DRIVER.exists()
