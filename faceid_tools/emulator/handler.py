@@ -10,6 +10,7 @@ tunnel whose TLS the emulator ends itself (:mod:`.proxy`).  The environ says whi
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import selectors
 import socket
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 CONNECTION_TIMEOUT_S = 30.0
 #: Per connection thread: set once the request inside a tunnel has been read to its end.
 tunnel_state = threading.local()
+#: Environ key holding the handler of a request inside a tunnel.
+HANDLER_KEY = "faceid_emulator.handler"
 _DRAIN_WAIT_S = 0.01
 _DRAIN_MAX_READS = 1000
 
@@ -57,6 +60,7 @@ class RequestHandler(WSGIRequestHandler):
         if tunnel_host is not None:
             environ[proxy.PROXY_HOST_KEY] = tunnel_host
             environ["wsgi.url_scheme"] = "https"
+            environ[HANDLER_KEY] = self
         else:
             target = self._absolute_target()
             if target is not None:
@@ -246,6 +250,10 @@ class ConnectionServer(ThreadedWSGIServer):
             logger.debug("tunnel to %s dropped", host, exc_info=True)
         finally:
             state.tunnel_host = None
+            eof_socket = getattr(tunnel_state, "eof_socket", None)
+            if eof_socket is not None:
+                eof_socket.close()
+                tunnel_state.eof_socket = None
             with contextlib.suppress(OSError, ValueError):
                 tls.close()
 
@@ -273,3 +281,20 @@ def _drain(tls: ssl.SSLSocket) -> None:
                 return
             if not tls.recv(1024 * 1024):
                 return
+
+
+def skip_werkzeug_drain(environ: dict[str, Any]) -> None:
+    """Inside a tunnel whose request is fully read: let werkzeug's after-answer drain see EOF at
+    once instead of waiting 10 ms on the TLS socket (a plain socket gets ``SHUT_RD``, but on TLS
+    that would end the session).  The handler reads from an empty buffer and selects on a socket
+    whose peer is closed; the TLS socket itself is closed by :meth:`ConnectionServer.serve_tunnel`.
+    """
+    handler = environ.get(HANDLER_KEY)
+    if handler is None:
+        return
+    at_eof, peer = socket.socketpair()
+    peer.close()
+    tunnel_state.eof_socket = at_eof
+    handler.connection = at_eof
+    handler.rfile.close()  # (it holds a reference that would keep the TLS socket open)
+    handler.rfile = io.BytesIO()

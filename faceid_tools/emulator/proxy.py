@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import ssl
 from typing import Any
 
@@ -98,6 +99,8 @@ def connect(handler: Any, certificate_authority: Any) -> None:
         handler.wfile.flush()
         raw = handler.connection
         raw.settimeout(HANDSHAKE_TIMEOUT_S)
+        # small TLS records (tickets, then the answer's head and body) must not wait on Nagle
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tls = context.wrap_socket(raw, server_side=True)
     except (ssl.SSLError, OSError) as err:  # e.g. a client that does not trust our CA
         logger.debug("proxy: TLS with the client for %s failed: %s", host, err)

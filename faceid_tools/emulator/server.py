@@ -34,7 +34,7 @@ from . import exceptions as exc
 from .auth import KeyRing
 from .ca import CertificateAuthority
 from .clock import Clock
-from .handler import ConnectionServer, tunnel_state
+from .handler import ConnectionServer, skip_werkzeug_drain, tunnel_state
 from .httpio import StartResponse, body_fully_read, path_of, respond
 from .models import Backend
 from .profile import Profile
@@ -130,6 +130,8 @@ def _done_reading(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if isinstance(sock, ssl.SSLSocket):  # its shutdown would drop TLS before the answer
         tunnel_state.request_read = body_fully_read(environ)
+        if tunnel_state.request_read:
+            skip_werkzeug_drain(environ)
         return
     if sock is not None and body_fully_read(environ):
         with contextlib.suppress(OSError):
