@@ -65,10 +65,9 @@ class RequestHandler(WSGIRequestHandler):
             target = self._absolute_target()
             if target is not None:
                 environ[proxy.PROXY_HOST_KEY] = target
-        connection = getattr(self.server, "connection_state", None)
-        if connection is not None:  # the first request of a connection arrived when it was accepted
-            environ[ACCEPTED_AT_KEY] = getattr(connection, "accepted_at", None)
-            connection.accepted_at = None
+        if state is not None:  # the first request of a connection arrived when it was accepted
+            environ[ACCEPTED_AT_KEY] = getattr(state, "accepted_at", None)
+            state.accepted_at = None
         return environ
 
     def _absolute_target(self) -> str | None:
