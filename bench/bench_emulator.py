@@ -6,6 +6,12 @@ GIL), quota lifted, ``time_scale=0``, signature verification on.  Each request i
 draw, a fresh light sequence stored in the object store and a presigned URL — the whole path.
 Clients speak raw HTTP/1.1 over loopback sockets (werkzeug closes every connection).
 
+Through the proxy, as an unmodified SDK reaches it: each request opens ``CONNECT
+faceid.intl.tencentcloudapi.com:443``, a TLS handshake against the emulator's CA (a fresh one per
+request, as the SDKs make with a closed connection), then the same signed POST inside; measured
+interleaved with the direct rows, ratio against them.  The client's TLS work shares the bench
+process's GIL, so the 16-thread proxy row is a floor.
+
 Memory: the server's peak RSS (``VmHWM``) after N such requests with the 2-hour retention on
 (every sequence kept), beside its RSS right after start-up.
 """
@@ -18,8 +24,10 @@ import os
 import queue
 import re
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -33,12 +41,14 @@ from faceid_tools.credentials import Credential
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = "emulator"
+API_HOST = "faceid.intl.tencentcloudapi.com"
 
 
 class Server:
     """``faceid-tools emulator`` in a subprocess; parses endpoint and credentials from its banner."""
 
     def __init__(self) -> None:
+        self._state = tempfile.TemporaryDirectory(prefix="bench-emulator-state-")  # its CA
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -54,7 +64,7 @@ class Server:
                 "reliable",
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": self._state.name},
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -69,7 +79,9 @@ class Server:
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", banner)
         sid = re.search(r"TENCENTCLOUD_SECRET_ID=(\S+)", banner)
         key = re.search(r"TENCENTCLOUD_SECRET_KEY=(\S+)", banner)
-        assert m and sid and key, banner
+        ca = re.search(r"NODE_EXTRA_CA_CERTS=(\S+)", banner)
+        assert m and sid and key and ca, banner
+        self.ca_path = ca.group(1)
         self.port = int(m.group(1))
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.credential = Credential(sid.group(1), key.group(1))
@@ -83,15 +95,18 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=60)
+        self._state.cleanup()
 
 
 class Caller:
     """Builds signed GenerateReflectSequence requests (re-signed every second) and sends them."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, *, proxy: bool = False, body: bytes | None = None):
         self.server = server
-        self.host = f"127.0.0.1:{server.port}"
-        self.body = self._device_params()
+        self.proxy = proxy
+        self.host = API_HOST if proxy else f"127.0.0.1:{server.port}"
+        self.tls = ssl.create_default_context(cafile=server.ca_path) if proxy else None
+        self.body = body if body is not None else self._device_params()
         self._raw = b""
         self._ts = 0
         self._lock = threading.Lock()
@@ -149,9 +164,20 @@ class Caller:
 
     def one(self) -> None:
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as s:
-            s.sendall(self.raw())
+            conn: socket.socket = s
+            if self.tls is not None:
+                s.sendall(
+                    f"CONNECT {API_HOST}:443 HTTP/1.1\r\nHost: {API_HOST}:443\r\n\r\n".encode()
+                )
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += s.recv(4096) or b"\r\n\r\n"
+                if not head.startswith(b"HTTP/1.1 200 "):
+                    raise RuntimeError(f"CONNECT refused: {head[:100]!r}")
+                conn = self.tls.wrap_socket(s, server_hostname=API_HOST)
+            conn.sendall(self.raw())
             chunks = []
-            while chunk := s.recv(65536):
+            while chunk := conn.recv(65536):
                 chunks.append(chunk)
         answer = b"".join(chunks)
         if b"ReflectSequenceMd5" not in answer:
@@ -201,16 +227,37 @@ def run(quick: bool) -> list[Row]:
     server = Server()
     try:
         caller = Caller(server)
+        proxied = Caller(server, proxy=True, body=caller.body)
         throughput(caller, 4, 1.0)  # warm up
+        throughput(proxied, 4, 1.0)
         one: list[float] = []
         sixteen: list[float] = []
-        for _ in range(reps):  # interleaved, so drift hits both alike
+        one_tls: list[float] = []
+        sixteen_tls: list[float] = []
+        for _ in range(reps):  # interleaved, so drift hits all alike
             one.append(throughput(caller, 1, seconds))
+            one_tls.append(throughput(proxied, 1, seconds))
             sixteen.append(throughput(caller, 16, seconds))
+            sixteen_tls.append(throughput(proxied, 16, seconds))
         note = "signed GenerateReflectSequence, quota off, time_scale=0, server in its own process"
+        tls_note = "CONNECT + TLS handshake per request, then the same POST"
         rows.append(Row(GROUP, "1 client thread", "req/s", one, None, note, lower_is_better=False))
         rows.append(
             Row(GROUP, "16 client threads", "req/s", sixteen, "1 client thread", note, False)
+        )
+        rows.append(
+            Row(GROUP, "1 thread, proxy+TLS", "req/s", one_tls, "1 client thread", tls_note, False)
+        )
+        rows.append(
+            Row(
+                GROUP,
+                "16 threads, proxy+TLS",
+                "req/s",
+                sixteen_tls,
+                "16 client threads",
+                tls_note,
+                False,
+            )
         )
     finally:
         server.stop()

@@ -19,9 +19,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Serve a local emulator of Tencent Cloud FaceID's GenerateReflectSequence and "
             "CreateUploadUrl on 127.0.0.1, with a COS stand-in for uploads and light sequences. "
-            "Prints the endpoint, the demo credentials and the behaviour profile in use, then "
-            "serves until Ctrl-C or SIGTERM. Control endpoints live under /_emulator/ "
-            "(see docs/emulator.md)."
+            "Prints the endpoint, the demo credentials, the behaviour profile in use and the "
+            "environment an unmodified SDK needs to reach the emulator through its proxy "
+            "(HTTP(S)_PROXY, CA bundle, credentials), then serves until Ctrl-C or SIGTERM. "
+            "Control endpoints live under /_emulator/ (see docs/emulator.md)."
         ),
     )
     parser.add_argument(
@@ -116,6 +117,19 @@ def describe(emu: Any) -> str:
         f"  latency: {regions}",
         f"  quota: {quota}",
         f"control: {emu.endpoint}/_emulator/ (reset, profile, stats, config, clock)",
+        "",
+        "environment for an unmodified SDK, through the proxy (recipes: docs/emulator.md):",
+        *_sdk_env_lines(emu),
         "Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _sdk_env_lines(emu: Any) -> list[str]:
+    from ..errors import FaceIDError
+
+    try:
+        env = emu.sdk_env
+    except FaceIDError as err:  # the CA folder is unusable: the direct endpoint still works
+        return [f"  (the proxy is unavailable: {err.message})"]
+    return [f"  {name}={value}" for name, value in env.items()]

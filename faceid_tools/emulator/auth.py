@@ -8,8 +8,8 @@ Order of checks (each failure is one :class:`~.exceptions.ServiceError`):
 2. ``X-TC-Timestamp`` present and an integer, within 300 s of the real wall clock
    (``AuthFailure.SignatureExpire``);
 3. the SecretId is known (``AuthFailure.SecretIdNotFound``);
-4. the signature, recomputed over the request exactly as received — the ``Host`` and
-   ``Content-Type`` header values byte for byte, the raw query string, the body bytes (empty for
+4. the signature, recomputed over the request exactly as received — the ``Host`` (on loopback
+   also without its port, as the Node SDK signs it) and ``Content-Type`` header values byte for byte, the raw query string, the body bytes (empty for
    GET; ``UNSIGNED-PAYLOAD`` when ``X-TC-Content-SHA256`` says so) — matches
    (``AuthFailure.SignatureFailure``; also when the credential date is not the timestamp's UTC date);
 5. the session token: required and equal for a temporary key, absent for a permanent one
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .. import signing
 from ..credentials import Credential
-from ..regions import SERVICE
+from ..regions import SERVICE, is_loopback_host
 from . import exceptions as exc
 
 #: Largest allowed distance between ``X-TC-Timestamp`` and the server's clock, seconds.
@@ -145,19 +145,37 @@ def _payload(req: SignedRequest) -> bytes:
     return b"" if req.method == "GET" else req.body
 
 
-def expected_signature(req: SignedRequest, auth: Authorization, secret_key: str, ts: int) -> str:
+def host_candidates(host: str) -> list[str]:
+    """The ``Host`` value as received, and on loopback also without its port.
+
+    The Node SDK signs the host name without the port it sends in ``Host``; the real service is
+    on the default port, where the two agree.
+    """
+    out = [host]
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and not name.endswith(":") and is_loopback_host(name.strip("[]")):
+        out.append(name)
+    return out
+
+
+def expected_signature(
+    req: SignedRequest, auth: Authorization, secret_key: str, ts: int, host: str | None = None
+) -> str:
     """The signature the request should carry, computed over the request as received."""
+    if host is None:
+        host = req.headers.get("host", "")
     if auth.signed_headers == ("content-type", "host"):
         canonical = signing.canonical_request(
             req.method,
-            host=req.headers.get("host", ""),
+            host=host,
             content_type=req.headers.get("content-type", ""),
             payload=_payload(req),
             query=req.query,
         )
     else:
         lines = "".join(
-            f"{name}:{req.headers.get(name, '').strip()}\n" for name in auth.signed_headers
+            f"{name}:{(host if name == 'host' else req.headers.get(name, '')).strip()}\n"
+            for name in auth.signed_headers
         )
         canonical = (
             f"{req.method}\n/\n{req.query}\n{lines}\n{';'.join(auth.signed_headers)}\n"
@@ -180,10 +198,18 @@ def verify(
         raise exc.secret_id_not_found()
     if auth.date != signing.utc_date(ts):
         raise exc.signature_failure()
-    expected = expected_signature(req, auth, entry.secret_key, ts)
-    if not hmac.compare_digest(expected, auth.signature):
+    for host in host_candidates(req.headers.get("host", "")):
+        expected = expected_signature(req, auth, entry.secret_key, ts, host)
+        if hmac.compare_digest(expected, auth.signature):
+            break
+    else:
         raise exc.signature_failure()
-    token = req.headers.get("x-tc-token")
+    check_token(entry, req.headers.get("x-tc-token"))
+    return entry
+
+
+def check_token(entry: KeyEntry, token: str | None) -> None:
+    """A temporary key needs its token; a permanent key takes none (``AuthFailure.TokenFailure``)."""
     if entry.token is None:
         if token:
             raise exc.token_failure("this SecretId is a permanent key and takes no `X-TC-Token`")
@@ -191,4 +217,3 @@ def verify(
         raise exc.token_failure("this SecretId is temporary and needs its `X-TC-Token`")
     elif not hmac.compare_digest(token.encode(), entry.token.encode()):
         raise exc.token_failure("the token is invalid or has expired")
-    return entry

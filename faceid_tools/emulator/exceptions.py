@@ -92,8 +92,15 @@ def invalid_value(name: str, value: Any) -> ServiceError:
 
 
 def invalid_type(name: str) -> ServiceError:
+    """A value of the wrong type (a JSON number where a String is due): ``InvalidParameter``."""
+    return ServiceError("InvalidParameter", f"The value type of parameter `{name}` is not valid.")
+
+
+def invalid_format(name: str, value: Any) -> ServiceError:
+    """A String that is not in the parameter's format (not a URL, not 32 hex digits)."""
     return ServiceError(
-        "InvalidParameterValue", f"The value type of parameter `{name}` is not valid."
+        "InvalidParameter",
+        f"The value `{_echo(value)}` specified in the parameter `{name}` is not in a valid format.",
     )
 
 

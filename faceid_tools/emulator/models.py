@@ -244,13 +244,23 @@ class Backend:
             raise exc.request_limit_exceeded(count, limit)
 
     # -- CreateUploadUrl -------------------------------------------------------------------------
-    def create_upload_url(self, region: str, target_action: str) -> UploadTicket:
+    def create_upload_url(
+        self,
+        region: str,
+        target_action: str,
+        *,
+        public: bool = False,
+        request_id: str | None = None,
+    ) -> UploadTicket:
+        """A presigned PUT link and the object's presigned GET link (as tccli's example shows),
+        both valid two hours; the key ends with the call's RequestId, as in that example."""
         now = int(self.clock.time())
         expires = now + int(self.store.retention_s)
-        key = f"faceid/{target_action}/{APPID}/{uuid.uuid4()}"
+        key = f"faceid/{target_action}/{APPID}/{request_id or uuid.uuid4()}"
+        store = self.store
         return UploadTicket(
-            upload_url=self.store.presign("PUT", region, key, start=now, end=expires),
-            resource_url=self.store.resource_url(region, key),
+            upload_url=store.presign("PUT", region, key, start=now, end=expires, public=public),
+            resource_url=store.presign("GET", region, key, start=now, end=expires, public=public),
             expired_timestamp=expires,
         )
 
@@ -263,6 +273,7 @@ class Backend:
         device_data_md5: str,
         *,
         wait: Callable[[float], object] = lambda seconds: None,
+        public: bool = False,
     ) -> Outcome:
         """Draw the call's behaviour, ``wait`` the scaled latency (seconds), then answer.
 
@@ -278,7 +289,7 @@ class Backend:
         if failure is not None:
             self.stats.download_failure(failure)
             return Outcome(draw, error=exc.download_error(), download_failure=failure)
-        return Outcome(draw, sequence=self._issue(region, level, draw))
+        return Outcome(draw, sequence=self._issue(region, level, draw, public))
 
     def _device_data_failure(self, region: str, url: str, md5: str) -> str | None:
         """Why the service could not fetch the device data, or None when it could."""
@@ -299,7 +310,7 @@ class Backend:
             return "md5-mismatch"
         return None
 
-    def _issue(self, region: str, level: str, draw: Draw) -> IssuedSequence:
+    def _issue(self, region: str, level: str, draw: Draw, public: bool) -> IssuedSequence:
         fresh = seqformat.encode(seqformat.generate(int(level)))
         with self._lock:
             earlier = self._last_by_level.get(level)
@@ -313,6 +324,8 @@ class Backend:
             stored = data[:pos] + bytes([data[pos] ^ 0xFF]) + data[pos + 1 :]
         key = f"faceid/ReflectSequence/{APPID}/{uuid.uuid4()}"
         obj = self.store.put(region, key, stored)
-        url = self.store.presign("GET", region, key, start=int(obj.created), end=int(obj.expires))
+        url = self.store.presign(
+            "GET", region, key, start=int(obj.created), end=int(obj.expires), public=public
+        )
         self.stats.sequence(duplicate=duplicate, corrupt=draw.corrupt)
         return IssuedSequence(url, md5, region, key, duplicate, draw.corrupt)

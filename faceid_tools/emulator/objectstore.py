@@ -110,11 +110,16 @@ class ObjectStore:
         return f"ObjectStore(endpoint={self.endpoint!r}, objects={len(self._objects)})"
 
     # -- URLs -----------------------------------------------------------------------------------
-    def resource_url(self, region: str, key: str) -> str:
-        """The object's URL without a query (what ``ResourceUrl`` and ``DeviceDataUrl`` carry)."""
+    def resource_url(self, region: str, key: str, *, public: bool = False) -> str:
+        """The object's URL without a query: path-style on our port, or (``public``) the bucket's
+        own ``https://<bucket>.cos.<region>.myqcloud.com/<key>``, reached through the proxy."""
+        if public:
+            return f"https://{bucket_host(region)}/{quote(key, safe='')}"
         return f"{self.endpoint}/cos/{bucket_host(region)}/{quote(key, safe='')}"
 
-    def presign(self, method: str, region: str, key: str, *, start: int, end: int) -> str:
+    def presign(
+        self, method: str, region: str, key: str, *, start: int, end: int, public: bool = False
+    ) -> str:
         """A URL that lets anyone ``method`` (PUT or GET) the object between ``start`` and ``end``."""
         span = f"{start};{end}"
         sig = cos_signature(
@@ -126,7 +131,7 @@ class ObjectStore:
             key_time=span,
         )
         return (
-            f"{self.resource_url(region, key)}?q-sign-algorithm=sha1&q-ak={self.secret_id}"
+            f"{self.resource_url(region, key, public=public)}?q-sign-algorithm=sha1&q-ak={self.secret_id}"
             f"&q-sign-time={span}&q-key-time={span}&q-header-list=host&q-url-param-list="
             f"&q-signature={sig}"
         )

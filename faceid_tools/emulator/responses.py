@@ -10,12 +10,16 @@ Checks run in this order; the first failure is the answer:
    (``MissingParameter`` / ``NoSuchVersion``), POST ``Content-Type`` ``application/json``
    (``InvalidParameter``);
 5. authentication (:mod:`.auth`); ``X-TC-Language`` (``InvalidParameterValue``);
+
+   A request without TC3's ``Authorization`` and ``X-TC-Action`` — a GET, or a POST with a
+   form-encoded body — is signature v1 (:mod:`.sigv1`): the same checks on the common parameters
+   ``Action``, ``Version``, ``SecretId``..., ``Language`` and ``Region`` in the form instead.
 6. ``X-TC-Region``: missing (``MissingParameter``), another real region (``UnsupportedRegion``),
    anything else not supported (``InvalidParameterValue``);
 7. quota (``RequestLimitExceeded``);
-8. the action's parameters: body a JSON object / query well formed (``InvalidParameter``),
-   unknown names (``UnknownParameter``), missing (``MissingParameter``), wrong type or value
-   (``InvalidParameterValue`` naming the parameter);
+8. the action's parameters (:mod:`.params`): body a JSON object / query well formed
+   (``InvalidParameter``), unknown names (``UnknownParameter``), missing (``MissingParameter``),
+   wrong type or format (``InvalidParameter``), value out of its set (``InvalidParameterValue``);
 9. the behaviour drawn from the profile (latency, faults), then the device data.
 """
 
@@ -23,22 +27,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
 
-from ..regions import (
-    API_VERSION,
-    DEFAULT_SECURITY_LEVEL,
-    REGIONS,
-    SECURITY_LEVELS,
-    is_known_region,
-)
+from ..regions import API_VERSION, DEFAULT_SECURITY_LEVEL
 from . import exceptions as exc
-from .auth import KeyRing, SignedRequest, verify
+from .auth import KeyEntry, KeyRing, SignedRequest, host_candidates, verify
 from .httpio import (
     ACCEPTED_AT_KEY,
     BodyTooLarge,
@@ -49,15 +46,16 @@ from .httpio import (
     respond,
 )
 from .models import Backend
+from .params import PARAMETERS, check_region, parse_form, parse_json_body, validate_params
+from .sigv1 import COMMON_PARAMS, is_v1, verify_v1
 
 logger = logging.getLogger(__name__)
 
 MAX_POST_BYTES = 10 * 1024 * 1024
 MAX_GET_QUERY_BYTES = 32 * 1024
-MAX_URL_LENGTH = 2048
-MAX_QUERY_FIELDS = 100
 LANGUAGES = frozenset({"zh-CN", "en-US"})
-UPLOAD_TARGETS = frozenset({"GenerateReflectSequence"})
+#: Set by the router when the request came through the proxy: hand out the service's URLs.
+PUBLIC_URLS_KEY = "faceid_emulator.public_urls"
 #: Headers a request may carry once only.
 SINGLE_HEADERS = (
     "host",
@@ -72,18 +70,17 @@ SINGLE_HEADERS = (
     "x-tc-language",
     "x-tc-content-sha256",
 )
-#: Each action's parameters: (name, required).
-PARAMETERS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "GenerateReflectSequence": (
-        ("DeviceDataUrl", True),
-        ("DeviceDataMd5", True),
-        ("SecurityLevel", False),
-    ),
-    "CreateUploadUrl": (("TargetAction", True),),
-}
-_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-
 Wait = Callable[[float], object]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A request past authentication: who sent it, for which action, region and parameters."""
+
+    action: str
+    key: KeyEntry
+    region: str
+    params: Mapping[str, Any]
 
 
 def envelope(fields: Mapping[str, Any], request_id: str) -> dict[str, Any]:
@@ -116,7 +113,7 @@ class ApiApp:
         arrival = environ.get(ACCEPTED_AT_KEY) or time.monotonic()
         request_id = str(uuid.uuid4())
         method = environ.get("REQUEST_METHOD", "GET")
-        seen: dict[str, str] = {"action": "-"}
+        seen: dict[str, str] = {"action": "-", "request_id": request_id}
         try:
             fields = self.handle(environ, arrival, seen)
             payload = envelope(fields, request_id)
@@ -170,17 +167,28 @@ class ApiApp:
             except BodyTooLarge as big:
                 raise exc.request_size_limit(big.size, MAX_POST_BYTES, method) from None
 
-        action = headers.get("x-tc-action")
-        if not action:
-            raise exc.missing_parameter("X-TC-Action")
-        if action not in PARAMETERS:
-            raise exc.invalid_action(action)
-        seen["action"] = action
-        version = headers.get("x-tc-version")
-        if not version:
-            raise exc.missing_parameter("X-TC-Version")
-        if version != API_VERSION:
-            raise exc.no_such_version(version)
+        if is_v1(method, headers.values):
+            accepted = self.accept_v1(method, headers.values, query, body, seen)
+        else:
+            accepted = self.accept_tc3(method, headers.values, query, body, seen)
+        self.backend.check_quota(accepted.key.secret_id, accepted.action, arrival=arrival)
+        values = validate_params(accepted.action, accepted.params)
+        public = bool(environ.get(PUBLIC_URLS_KEY))
+        if accepted.action == "CreateUploadUrl":
+            return self.create_upload_url(accepted.region, values, public, seen)
+        return self.generate_reflect_sequence(accepted.region, values, arrival, public)
+
+    def accept_tc3(
+        self,
+        method: str,
+        headers: Mapping[str, str],
+        query: str,
+        body: bytes,
+        seen: dict[str, str],
+    ) -> Accepted:
+        """TC3-HMAC-SHA256: the common parameters are ``X-TC-*`` headers."""
+        action = self._action(headers.get("x-tc-action"), "X-TC-Action", seen)
+        self._version(headers.get("x-tc-version"), "X-TC-Version")
         content_type = headers.get("content-type")
         if method == "POST":
             media = (content_type or "").split(";", 1)[0].strip().lower()
@@ -189,29 +197,76 @@ class ApiApp:
                     f"The Content-Type `{(content_type or '')[:64]}` is not supported for POST; "
                     "TC3-HMAC-SHA256 requests take `application/json`."
                 )
-
         key = verify(
-            SignedRequest(method, query, headers.values, body),
+            SignedRequest(method, query, headers, body),
             self.keys,
             now=self.backend.clock.real_time(),
         )
-        language = headers.get("x-tc-language")
-        if language is not None and language not in LANGUAGES:
-            raise exc.invalid_value("X-TC-Language", language)
+        self._language(headers.get("x-tc-language"), "X-TC-Language")
         region = check_region(headers.get("x-tc-region"))
-        self.backend.check_quota(key.secret_id, action, arrival=arrival)
-        params = parse_params(method, query, body)
-        values = validate_params(action, params)
-        if action == "CreateUploadUrl":
-            return self.create_upload_url(region, values)
-        return self.generate_reflect_sequence(region, values, arrival)
+        params = parse_form(query) if method == "GET" else parse_json_body(body)
+        return Accepted(action, key, region, params)
+
+    def accept_v1(
+        self,
+        method: str,
+        headers: Mapping[str, str],
+        query: str,
+        body: bytes,
+        seen: dict[str, str],
+    ) -> Accepted:
+        """Signature v1: the common parameters travel in the form with the action's own."""
+        if method == "GET":
+            form = parse_form(query)
+        else:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise exc.invalid_parameter("The request body is not valid UTF-8.") from None
+            form = parse_form(text, "request body")
+        action = self._action(form.get("Action"), "Action", seen)
+        self._version(form.get("Version"), "Version")
+        key = verify_v1(
+            method,
+            host_candidates(headers.get("host", "")),
+            "/",
+            form,
+            self.keys,
+            now=self.backend.clock.real_time(),
+        )
+        self._language(form.get("Language"), "Language")
+        region = check_region(form.get("Region"), "Region")
+        params = {name: value for name, value in form.items() if name not in COMMON_PARAMS}
+        return Accepted(action, key, region, params)
+
+    @staticmethod
+    def _action(action: str | None, name: str, seen: dict[str, str]) -> str:
+        if not action:
+            raise exc.missing_parameter(name)
+        if action not in PARAMETERS:
+            raise exc.invalid_action(action)
+        seen["action"] = action
+        return action
+
+    @staticmethod
+    def _version(version: str | None, name: str) -> None:
+        if not version:
+            raise exc.missing_parameter(name)
+        if version != API_VERSION:
+            raise exc.no_such_version(version)
+
+    @staticmethod
+    def _language(language: str | None, name: str) -> None:
+        if language is not None and language not in LANGUAGES:
+            raise exc.invalid_value(name, language)
 
     # -- actions -----------------------------------------------------------------------------------
-    def create_upload_url(self, region: str, values: Mapping[str, str]) -> dict[str, Any]:
-        target = values["TargetAction"]
-        if target not in UPLOAD_TARGETS:
-            raise exc.invalid_value("TargetAction", target)
-        ticket = self.backend.create_upload_url(region, target)
+    def create_upload_url(
+        self, region: str, values: Mapping[str, str], public: bool, seen: Mapping[str, str]
+    ) -> dict[str, Any]:
+        ticket = self.backend.create_upload_url(
+            region, values["TargetAction"], public=public, request_id=seen.get("request_id")
+        )
         return {
             "UploadUrl": ticket.upload_url,
             "ResourceUrl": ticket.resource_url,
@@ -219,19 +274,16 @@ class ApiApp:
         }
 
     def generate_reflect_sequence(
-        self, region: str, values: Mapping[str, str], arrival: float
+        self, region: str, values: Mapping[str, str], arrival: float, public: bool
     ) -> dict[str, Any]:
-        url = values["DeviceDataUrl"]
-        md5 = values["DeviceDataMd5"]
         level = values.get("SecurityLevel", DEFAULT_SECURITY_LEVEL)
-        if len(url) > MAX_URL_LENGTH or not _is_http_url(url):
-            raise exc.invalid_value("DeviceDataUrl", url)
-        if not _MD5.match(md5):
-            raise exc.invalid_value("DeviceDataMd5", md5)
-        if level not in SECURITY_LEVELS:
-            raise exc.invalid_value("SecurityLevel", level)
         outcome = self.backend.generate_reflect_sequence(
-            region, level, url, md5, wait=self.wait_factory(arrival)
+            region,
+            level,
+            values["DeviceDataUrl"],
+            values["DeviceDataMd5"],
+            wait=self.wait_factory(arrival),
+            public=public,
         )
         if outcome.error is not None:
             raise outcome.error
@@ -240,100 +292,3 @@ class ApiApp:
             "ReflectSequenceUrl": outcome.sequence.url,
             "ReflectSequenceMd5": outcome.sequence.md5,
         }
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable()
-
-
-def check_region(region: str | None) -> str:
-    if not region:
-        raise exc.missing_parameter("X-TC-Region")
-    if region in REGIONS:
-        return region
-    if is_known_region(region):
-        raise exc.unsupported_region()
-    raise exc.invalid_region_value()
-
-
-def parse_params(method: str, query: str, body: bytes) -> dict[str, Any]:
-    """The action's parameters: the JSON object body (POST) or the form-encoded query (GET)."""
-    if method == "GET":
-        return _parse_query(query)
-    if not body.strip():
-        return {}
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise exc.invalid_parameter("The request body is not valid UTF-8.") from None
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as dup:
-        raise exc.invalid_parameter(
-            f"The parameter `{dup.name[:64]}` appears more than once."
-        ) from None
-    except (ValueError, RecursionError):
-        raise exc.invalid_parameter("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise exc.invalid_parameter("The request body must be a JSON object.")
-    return data
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.name = name
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise _DuplicateKey(name)
-        out[name] = value
-    return out
-
-
-def _parse_query(query: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    fields = [f for f in query.split("&") if f]
-    if len(fields) > MAX_QUERY_FIELDS:
-        raise exc.invalid_parameter("The query string has too many parameters.")
-    for field in fields:
-        raw_name, _, raw_value = field.partition("=")
-        try:
-            name = unquote_plus(raw_name, errors="strict")
-            value = unquote_plus(raw_value, errors="strict")
-        except UnicodeDecodeError:
-            raise exc.invalid_parameter("The query string is not valid UTF-8.") from None
-        if name in out:
-            raise exc.invalid_parameter(f"The parameter `{name[:64]}` appears more than once.")
-        out[name] = value
-    return out
-
-
-def validate_params(action: str, params: Mapping[str, Any]) -> dict[str, str]:
-    """Check names and types against the action's parameters; return the string values."""
-    spec = PARAMETERS[action]
-    known = {name for name, _ in spec}
-    for name in params:
-        if name not in known:
-            raise exc.unknown_parameter(name)
-    values: dict[str, str] = {}
-    for name, required in spec:
-        value = params.get(name)
-        if value is None:
-            if required:
-                raise exc.missing_parameter(name)
-            continue
-        if not isinstance(value, str):
-            raise exc.invalid_type(name)
-        if value == "":
-            raise exc.invalid_value(name, value)
-        values[name] = value
-    return values

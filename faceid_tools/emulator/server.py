@@ -8,7 +8,8 @@
         emu.session_credential  # temporary pair that needs its token (X-TC-Token)
 
 One thread per connection (werkzeug always closes after the answer), so sleeping latencies never
-serialise requests.  :meth:`Emulator.stop` wakes sleeping handlers, stops accepting, lets in-flight
+serialise requests.  The same port is also an HTTP proxy for the service's own host names
+(:mod:`.proxy`); :attr:`Emulator.sdk_env` is the environment an unmodified SDK needs to use it.  :meth:`Emulator.stop` wakes sleeping handlers, stops accepting, lets in-flight
 answers go out, shuts down what is left and joins every thread it started.
 """
 
@@ -18,32 +19,26 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
-
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from pathlib import Path
+from typing import Any
 
 from ..credentials import Credential
-from ..redact import redact_text, strip_query
 from ..regions import is_loopback_host
-from . import control, cosroutes
+from . import control, cosroutes, proxy
 from . import exceptions as exc
 from .auth import KeyRing
+from .ca import CertificateAuthority
 from .clock import Clock
-from .httpio import (
-    ACCEPTED_AT_KEY,
-    RAW_HEADERS_KEY,
-    StartResponse,
-    body_fully_read,
-    path_of,
-    respond,
-)
+from .handler import ConnectionServer, skip_werkzeug_drain, tunnel_state
+from .httpio import StartResponse, body_fully_read, path_of, respond
 from .models import Backend
 from .profile import Profile
-from .responses import ApiApp, envelope_bytes, error_envelope
+from .responses import PUBLIC_URLS_KEY, ApiApp, envelope_bytes, error_envelope
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +57,8 @@ DEMO_SESSION_CREDENTIAL = Credential(
 )
 #: Seconds in-flight answers get to go out on stop before their connections are shut down.
 STOP_GRACE_S = 1.0
-#: Socket timeout of one connection (a client that stalls mid-request is dropped after it).
-CONNECTION_TIMEOUT_S = 30.0
+#: Hosts an SDK given :attr:`Emulator.sdk_env` still reaches directly (the emulator's own URLs).
+NO_PROXY = "127.0.0.1,localhost,::1"
 
 ProfileLike = Profile | str | os.PathLike[str] | None
 
@@ -77,127 +72,6 @@ def resolve_profile(profile: ProfileLike) -> Profile:
     return Profile.load(os.fspath(profile))
 
 
-class RequestHandler(WSGIRequestHandler):
-    """werkzeug's handler, plus: raw headers for byte-exact checks, protocol errors answered in
-    the API's envelope (or COS's XML under ``/cos/``), and quiet logs without query strings."""
-
-    timeout = CONNECTION_TIMEOUT_S
-
-    def version_string(self) -> str:
-        return "faceid-emulator"
-
-    def make_environ(self) -> dict[str, Any]:
-        environ = super().make_environ()
-        environ[RAW_HEADERS_KEY] = list(self.headers.items())
-        connection = getattr(self.server, "connection_state", None)
-        if connection is not None:  # the first request of a connection arrived when it was accepted
-            environ[ACCEPTED_AT_KEY] = getattr(connection, "accepted_at", None)
-            connection.accepted_at = None
-        return environ
-
-    def parse_request(self) -> bool:
-        if not str(self.raw_requestline, "iso-8859-1").split():  # as http.server splits it
-            self.request_version = "HTTP/1.0"
-            self.send_error(400, "empty request line")
-            return False
-        if not super().parse_request():
-            return False
-        if self.request_version == "HTTP/0.9":
-            self.request_version = "HTTP/1.0"
-            self.send_error(400, "HTTP/0.9 is not supported")
-            return False
-        return True
-
-    _REASONS: ClassVar[dict[int, str]] = {
-        400: "The request is malformed and could not be parsed as HTTP/1.x.",
-        414: "The request line is too long.",
-        431: "The request header fields are too large or too many.",
-    }
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the HTTP layer could not parse (never echoes the request)."""
-        self.close_connection = True
-        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
-            self.request_version = "HTTP/1.0"
-        text = self._REASONS.get(int(code), "The request could not be processed.")
-        path = getattr(self, "path", "") or ""
-        if path.startswith(cosroutes.PREFIX):
-            status, content_type = int(code), "application/xml"
-            body = cosroutes.error_xml(exc.CosError(int(code), "InvalidRequest", text), "", "-")
-        else:
-            status, content_type = 200, "application/json"
-            body = envelope_bytes(error_envelope(exc.invalid_parameter(text), str(uuid.uuid4())))
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if getattr(self, "command", None) != "HEAD":
-                self.wfile.write(body)
-        except OSError:
-            pass
-        logger.debug("protocol error %s: %s", code, message)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = strip_query(getattr(self, "path", "")) or ""
-        logger.debug("%s %s -> %s", getattr(self, "command", "-"), path, code)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        logger.debug("http: %s", redact_text(format % args))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("http: %s", redact_text(format % args))
-
-
-class _Server(ThreadedWSGIServer):
-    """The threaded server, keeping track of its connection threads so stop can join them."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int, app: Any):
-        self._live: dict[threading.Thread, socket.socket] = {}
-        self._live_lock = threading.Lock()
-        #: Per connection thread: when its connection was accepted (the quota's arrival time, free
-        #: of the delay before the thread runs).
-        self.connection_state = threading.local()
-        super().__init__(host, port, app, handler=RequestHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        accepted_at = time.monotonic()
-        thread = threading.Thread(
-            target=self._serve_one,
-            args=(request, client_address, accepted_at),
-            name=f"faceid-emulator-{self.port}-conn",
-            daemon=True,
-        )
-        with self._live_lock:
-            self._live[thread] = request
-        thread.start()
-
-    def _serve_one(self, request: Any, client_address: Any, accepted_at: float) -> None:
-        self.connection_state.accepted_at = accepted_at
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._live_lock:
-                self._live.pop(threading.current_thread(), None)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("connection error from %s", client_address, exc_info=True)
-
-    def live_threads(self) -> list[threading.Thread]:
-        with self._live_lock:
-            return list(self._live)
-
-    def drop_connections(self) -> None:
-        with self._live_lock:
-            sockets = list(self._live.values())
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 class Router:
     """Sends each request to the API, the object store or the control endpoints."""
 
@@ -209,7 +83,10 @@ class Router:
         self.backend.stats.enter()
         try:
             path = path_of(environ)
-            if path.startswith(cosroutes.PREFIX):
+            proxied = environ.get(proxy.PROXY_HOST_KEY)
+            if proxied is not None:
+                answer = self.proxied(proxied, environ, start_response)
+            elif path.startswith(cosroutes.PREFIX):
                 answer = self.cos(environ, start_response)
             elif path == control.PREFIX or path.startswith(control.PREFIX + "/"):
                 answer = self.ctl(environ, start_response)
@@ -224,6 +101,25 @@ class Router:
         finally:
             self.backend.stats.leave()
 
+    def proxied(
+        self, host: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """A request that came through the proxy: a bucket, the API with the service's URLs,
+        or refused."""
+        kind = proxy.served(host)
+        if kind == "cos":
+            environ["PATH_INFO"] = (
+                f"{cosroutes.PREFIX}{host.lower()}{environ.get('PATH_INFO') or '/'}"
+            )
+            return self.cos(environ, start_response)
+        if kind == "api":
+            environ[PUBLIC_URLS_KEY] = True
+            return self.api(environ, start_response)
+        body = proxy.refusal_text(host)
+        return respond(
+            start_response, 403, body, "text/plain; charset=utf-8", extra=[("Connection", "close")]
+        )
+
 
 def _done_reading(environ: dict[str, Any]) -> None:
     """Half-close the read side once the request is fully read.
@@ -232,6 +128,11 @@ def _done_reading(environ: dict[str, Any]) -> None:
     for bytes that never come; a read side at EOF ends that wait at once.
     """
     sock = environ.get("werkzeug.socket")
+    if isinstance(sock, ssl.SSLSocket):  # its shutdown would drop TLS before the answer
+        tunnel_state.request_read = body_fully_read(environ)
+        if tunnel_state.request_read:
+            skip_werkzeug_drain(environ)
+        return
     if sock is not None and body_fully_read(environ):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RD)
@@ -245,7 +146,9 @@ class Emulator:
     per-second quota.  ``time_scale`` multiplies drawn latencies before sleeping (0 = answer at
     once).  ``credentials``: the key pairs accepted (a Credential with ``token`` is temporary and
     needs it); default :data:`DEMO_CREDENTIAL` and :data:`DEMO_SESSION_CREDENTIAL`.  ``clock``: the
-    store/quota clock (tests inject a :class:`~.clock.ManualClock`).
+    store/quota clock (tests inject a :class:`~.clock.ManualClock`).  ``ca_dir``: where the
+    proxy's CA lives (default ``$XDG_STATE_HOME/faceid-tools/emulator-ca``); it is created on
+    first use (:attr:`sdk_env`, :attr:`ca_path` or the first ``CONNECT``).
     """
 
     def __init__(
@@ -259,6 +162,7 @@ class Emulator:
         time_scale: float = 1.0,
         credentials: Iterable[Credential] | None = None,
         clock: Clock | None = None,
+        ca_dir: str | os.PathLike[str] | None = None,
     ):
         if not is_loopback_host(host):
             raise ValueError(f"the emulator binds loopback only, not {host!r}")
@@ -277,8 +181,11 @@ class Emulator:
         #: A temporary key pair (needs ``X-TC-Token``), or None if none was given.
         self.session_credential: Credential | None = temporary[0] if temporary else None
         self.backend = Backend(self.profile, seed, clock=clock, quota=quota, time_scale=time_scale)
+        self._ca_dir = ca_dir
+        self._ca: CertificateAuthority | None = None
+        self._ca_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: ConnectionServer | None = None
         self._thread: threading.Thread | None = None
         self._state = "new"
         self._lock = threading.Lock()
@@ -302,7 +209,9 @@ class Emulator:
                 control.ControlApp(self.backend, describe=self._describe),
             )
             try:
-                server = _Server(self.host, self._port, app)
+                server = ConnectionServer(
+                    self.host, self._port, app, certificate_authority=self.certificate_authority
+                )
             except SystemExit:  # werkzeug exits on bind errors; a library must not
                 raise OSError(f"cannot bind {self.host}:{self._port}") from None
             self._server = server
@@ -369,6 +278,47 @@ class Emulator:
     @property
     def seed(self) -> int:
         return self.backend.seed
+
+    # -- the proxy ---------------------------------------------------------------------------------
+    def certificate_authority(self) -> CertificateAuthority:
+        """The proxy's CA, loaded or created on first use (thread-safe)."""
+        with self._ca_lock:
+            if self._ca is None:
+                self._ca = CertificateAuthority(self._ca_dir)
+            return self._ca
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA certificate clients must trust to reach the emulator through its proxy."""
+        return self.certificate_authority().cert_path
+
+    @property
+    def proxy_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the proxy (the same port as :attr:`endpoint`)."""
+        return self.endpoint
+
+    @property
+    def sdk_env(self) -> dict[str, str]:
+        """The environment an unmodified SDK process needs to use the emulator as the service:
+        the proxy (both spellings), the CA bundle for Node, ``requests`` and OpenSSL, the demo
+        credentials, and ``NO_PROXY`` for the emulator's own address."""
+        ca = str(self.ca_path)
+        env = {
+            "HTTP_PROXY": self.proxy_url,
+            "HTTPS_PROXY": self.proxy_url,
+            "http_proxy": self.proxy_url,
+            "https_proxy": self.proxy_url,
+            "NO_PROXY": NO_PROXY,
+            "no_proxy": NO_PROXY,
+            "NODE_EXTRA_CA_CERTS": ca,
+            "REQUESTS_CA_BUNDLE": ca,
+            "SSL_CERT_FILE": ca,
+            "TENCENTCLOUD_SECRET_ID": self.credential.secret_id,
+            "TENCENTCLOUD_SECRET_KEY": self.credential.secret_key,
+        }
+        if self.credential.token:
+            env["TENCENTCLOUD_TOKEN"] = self.credential.token
+        return env
 
     # -- control (in process; the same as the /_emulator/ endpoints) ----------------------------
     def reset(self, seed: int | None = None) -> int:

@@ -36,10 +36,15 @@ def test_create_upload_url_fields(emulator: Emulator) -> None:
     resp = response_of(
         call(emulator, "CreateUploadUrl", {"TargetAction": "GenerateReflectSequence"})
     )
-    assert resp["UploadUrl"].startswith(resp["ResourceUrl"] + "?q-sign-algorithm=sha1&q-ak=")
-    assert (
-        "/cos/faceid-emulator-sg-1250000000.cos.ap-singapore.myqcloud.com/" in resp["ResourceUrl"]
-    )
+    # both presigned, for PUT and for GET, on the same object (as tccli's example shows)
+    upload, _, put_query = resp["UploadUrl"].partition("?")
+    resource, _, get_query = resp["ResourceUrl"].partition("?")
+    assert upload == resource
+    assert put_query.startswith("q-sign-algorithm=sha1&q-ak=")
+    assert get_query.startswith("q-sign-algorithm=sha1&q-ak=") and get_query != put_query
+    assert "/cos/faceid-emulator-sg-1250000000.cos.ap-singapore.myqcloud.com/" in resource
+    # the key ends with the call's RequestId, as in tccli's example
+    assert resource.endswith("%2F" + resp["RequestId"])
     assert isinstance(resp["ExpiredTimestamp"], int) and len(str(resp["ExpiredTimestamp"])) == 10
 
 
@@ -154,15 +159,16 @@ def test_each_supported_region_has_its_bucket(emulator: Emulator, region: str) -
             "UnknownParameter",
             "Extra",
         ),
-        ({"DeviceDataUrl": 5, "DeviceDataMd5": "0" * 32}, "InvalidParameterValue", "DeviceDataUrl"),
+        # a wrong type is InvalidParameter, as the service answers it
+        ({"DeviceDataUrl": 5, "DeviceDataMd5": "0" * 32}, "InvalidParameter", "DeviceDataUrl"),
         (
             {"DeviceDataUrl": "http://x/y", "DeviceDataMd5": ["a"]},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "DeviceDataMd5",
         ),
         (
             {"DeviceDataUrl": "http://x/y", "DeviceDataMd5": "0" * 32, "SecurityLevel": 4},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "SecurityLevel",
         ),
         (
@@ -177,22 +183,22 @@ def test_each_supported_region_has_its_bucket(emulator: Emulator, region: str) -
         ),
         (
             {"DeviceDataUrl": "not a url", "DeviceDataMd5": "0" * 32},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "DeviceDataUrl",
         ),
         (
             {"DeviceDataUrl": "ftp://x/y", "DeviceDataMd5": "0" * 32},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "DeviceDataUrl",
         ),
         (
             {"DeviceDataUrl": "http://x/" + "a" * 3000, "DeviceDataMd5": "0" * 32},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "DeviceDataUrl",
         ),
         (
             {"DeviceDataUrl": "http://x/y", "DeviceDataMd5": "xyz"},
-            "InvalidParameterValue",
+            "InvalidParameter",
             "DeviceDataMd5",
         ),
     ],
@@ -210,13 +216,20 @@ def test_parameter_errors_do_not_draw_or_sleep(emulator_factory) -> None:  # typ
     resp = response_of(
         call(emu, "GenerateReflectSequence", {"DeviceDataUrl": "x", "DeviceDataMd5": "0" * 32})
     )
-    assert resp["Error"]["Code"] == "InvalidParameterValue"
+    assert resp["Error"]["Code"] == "InvalidParameter"
     assert emu.stats()["sequences"]["issued"] == 0
 
 
 @pytest.mark.parametrize(
     ("target", "code"),
-    [("GenerateReflectSequence", None), ("DescribeInstances", "InvalidParameterValue")],
+    [
+        ("GenerateReflectSequence", None),
+        ("ApplyWebVerificationToken", None),  # tccli's own example
+        ("DetectReflectLivenessAndCompare", None),
+        ("LivenessCompare", None),
+        ("DescribeInstances", "InvalidParameterValue"),
+        ("CreateUploadUrl", "InvalidParameterValue"),
+    ],
 )
 def test_create_upload_url_target(emulator: Emulator, target: str, code: str | None) -> None:
     assert error_code(call(emulator, "CreateUploadUrl", {"TargetAction": target})) == code

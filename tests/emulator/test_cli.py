@@ -77,6 +77,10 @@ def test_standalone_serves_and_stops_on_signal(sig: signal.Signals, quota: bool)
         assert "profile: reliable (seed 3; time scale 0)" in banner
         assert ("GenerateReflectSequence 5/s" in banner) == quota
         assert ("quota: off" in banner) == (not quota)
+        for name in ("HTTPS_PROXY", "https_proxy", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE"):
+            assert re.search(rf"^  {name}=\S+$", banner, re.M), banner
+        ca = re.search(r"NODE_EXTRA_CA_CERTS=(\S+)", banner)
+        assert ca and Path(ca.group(1)).is_relative_to(os.environ["XDG_STATE_HOME"])
         remote = Remote(endpoint.group(1), _banner_credential(banner))
         device = upload(remote, b"device data")
         assert error_code(generate(remote, device)) is None

@@ -98,7 +98,7 @@ def test_stats_count_outcomes_by_action_and_code(emulator: Emulator) -> None:
     stats = ctl(emulator, "GET", "/stats").json()
     assert stats["outcomes"] == {
         "CreateUploadUrl": {"ok": 1},
-        "GenerateReflectSequence": {"InvalidParameterValue": 1, "ok": 1},
+        "GenerateReflectSequence": {"InvalidParameter": 1, "ok": 1},
     }
     assert stats["sequences"] == {"issued": 1, "duplicate": 0, "corrupt": 0}
     assert stats["cos"] == {"PUT": {"200": 1}}

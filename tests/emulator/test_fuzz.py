@@ -6,12 +6,19 @@ whose parameters are random JSON.  Every answer must be HTTP 200, ``Content-Type
 application/json`` exactly, a well-formed API 3.0 envelope with a UUID RequestId — and never
 ``InternalError`` (the profile draws no faults, so InternalError would be an emulator bug).
 Afterwards the server still answers a valid call.
+
+The proxy entry point gets its own: ``CONNECT`` lines with random targets, versions and headers
+followed by junk where the TLS handshake should be; absolute-form requests to random hosts; and
+junk sent inside a real TLS tunnel.  Each is answered by the proxy (200 to open a tunnel, 400 /
+403 in plain text) or by the API / COS answer for a served host, or simply closed — never 5xx.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,8 +42,9 @@ FUZZ_LONG = settings(FUZZ, max_examples=1500)
 
 
 @pytest.fixture(scope="module")
-def fuzz_emulator() -> Iterator[Emulator]:
-    with Emulator("reliable", seed=1, quota=False, time_scale=0.0) as emu:
+def fuzz_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    ca_dir = tmp_path_factory.mktemp("fuzz-ca")
+    with Emulator("reliable", seed=1, quota=False, time_scale=0.0, ca_dir=ca_dir) as emu:
         yield emu
 
 
@@ -329,3 +337,139 @@ def test_malformed_http_requests_long_run(
 ) -> None:
     raw, head = request
     assert_envelope(exchange(fuzz_emulator.port, raw), head=head)
+
+
+# --- the proxy entry point ------------------------------------------------------------------------
+
+PROXY_HOSTS = st.one_of(
+    st.sampled_from(
+        [
+            "faceid.intl.tencentcloudapi.com",
+            "faceid.tencentcloudapi.com",
+            "faceid.ap-singapore.tencentcloudapi.com",
+            "faceid.ap-nowhere.tencentcloudapi.com",
+            "faceid-emulator-sg-1250000000.cos.ap-singapore.myqcloud.com",
+            "cvm.tencentcloudapi.com",
+            "www.example.com",
+            "127.0.0.1",
+            "[::1]",
+            "",
+        ]
+    ),
+    st.from_regex(r"[A-Za-z0-9.:\[\]%@_-]{0,40}", fullmatch=True),
+    st.text(max_size=30).filter(lambda t: "\r" not in t and "\n" not in t),
+)
+PORTS = st.one_of(
+    st.sampled_from(["443", "80", "0", "65536", "", "-1", "443x"]), st.text(max_size=6)
+)
+
+
+def assert_proxy_answer(raw: bytes) -> None:
+    """A proxy answer (tunnel opened, 400/403 in plain text), an API/COS answer, or a close."""
+    if not raw:
+        return
+    head = raw.split(b"\r\n", 1)[0]
+    if head == b"HTTP/1.1 200 Connection Established":
+        return
+    status, headers, _ = parse_answer(raw)
+    assert status < 500, raw[:300]
+    content_type = headers["content-type"][0]
+    if status in (400, 403) and content_type.startswith("text/plain"):
+        return
+    if content_type == "application/xml":  # COS's answer for a bucket host
+        return
+    assert_envelope(raw)
+
+
+@FUZZ
+@given(
+    host=PROXY_HOSTS,
+    port=PORTS,
+    version=st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "", "junk"]),
+    headers=st.lists(header, max_size=4),
+    after=st.one_of(st.just(b""), st.just(b"\x16\x03\x01\x02\x00\x01"), st.binary(max_size=600)),
+)
+def test_connect_junk_is_refused_or_closed(
+    fuzz_emulator: Emulator,
+    host: str,
+    port: str,
+    version: str,
+    headers: list[tuple[str, Any]],
+    after: bytes,
+) -> None:
+    target = f"{host}:{port}" if port else host
+    lines = [f"CONNECT {target} {version}".rstrip().encode("utf-8", "surrogateescape")]
+    for name, value in headers:
+        lines.append(
+            name.encode() + b": " + (value if isinstance(value, bytes) else value.encode())
+        )
+    raw = b"\r\n".join(lines) + b"\r\n\r\n" + after
+    assert_proxy_answer(exchange(fuzz_emulator.port, raw))
+
+
+@FUZZ
+@given(
+    scheme=st.sampled_from(["http", "https", "ftp", "HTTP"]),
+    host=PROXY_HOSTS,
+    port=st.one_of(st.just(""), PORTS.map(lambda p: ":" + p)),
+    path=st.from_regex(r"/[A-Za-z0-9%._~?&=/-]{0,40}", fullmatch=True),
+    method=st.sampled_from(["GET", "POST", "PUT", "HEAD", "DELETE"]),
+    body=bodies,
+)
+def test_absolute_form_junk_gets_an_answer(
+    fuzz_emulator: Emulator, scheme: str, host: str, port: str, path: str, method: str, body: bytes
+) -> None:
+    target = f"{scheme}://{host}{port}{path}"
+    raw = (
+        f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode("utf-8", "surrogateescape")
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+    answer = exchange(fuzz_emulator.port, raw)
+    if method == "HEAD" and answer:
+        assert parse_answer(answer, head=True)[0] < 500
+    else:
+        assert_proxy_answer(answer)
+
+
+@FUZZ
+@given(
+    host=st.sampled_from(
+        [
+            "faceid.intl.tencentcloudapi.com",
+            "faceid-emulator-sg-1250000000.cos.ap-singapore.myqcloud.com",
+        ]
+    ),
+    request=http_requests(),
+)
+def test_junk_inside_a_tunnel_gets_an_answer(
+    fuzz_emulator: Emulator, host: str, request: tuple[bytes, bool]
+) -> None:
+    raw, head = request
+    ctx = ssl.create_default_context(cafile=str(fuzz_emulator.ca_path))
+    with socket.create_connection(("127.0.0.1", fuzz_emulator.port), timeout=20) as sock:
+        sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        with ctx.wrap_socket(sock, server_hostname=host) as tls:
+            with contextlib.suppress(OSError):
+                tls.sendall(raw)
+            chunks = []
+            while True:
+                try:
+                    chunk = tls.recv(65536)
+                except (OSError, ssl.SSLError):
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    answer = b"".join(chunks)
+    assert answer, "the tunnel closed without an answer"
+    status, _headers, _ = parse_answer(answer, head=head)
+    assert status < 500
+    if "cos" not in host and not head:
+        assert_envelope(answer)
+
+
+def test_still_serving_after_the_proxy_junk(fuzz_emulator: Emulator) -> None:
+    device = upload(fuzz_emulator)
+    assert error_code(generate(fuzz_emulator, device)) is None

@@ -51,7 +51,8 @@ def test_urls_are_cos_shaped_and_region_tagged(emulator: Emulator) -> None:
 
 def test_unsigned_get_is_denied(emulator: Emulator) -> None:
     device = upload(emulator)
-    assert cos_error(requests.get(device.url, timeout=10)) == (403, "AccessDenied")
+    unsigned = device.url.partition("?")[0]  # ResourceUrl is presigned for GET; drop it
+    assert cos_error(requests.get(unsigned, timeout=10)) == (403, "AccessDenied")
 
 
 def test_put_url_cannot_be_used_to_get(emulator: Emulator) -> None:
@@ -99,7 +100,11 @@ def test_objects_are_kept_two_hours(emulator_factory) -> None:  # type: ignore[n
     assert error_code(generate(emu, device)) is None
     clock.set(start + 7200)
     assert error_code(generate(emu, device)) == "FailedOperation.DownLoadError"
-    assert emu.stats()["download_failures"] == {"missing-or-expired": 1}
+    # ResourceUrl is presigned for the object's two hours: the link and the object end together
+    assert emu.stats()["download_failures"] == {"expired-link": 1}
+    unsigned = type(device)(device.url.partition("?")[0], device.md5, device.upload_url)
+    assert error_code(generate(emu, unsigned)) == "FailedOperation.DownLoadError"
+    assert emu.stats()["download_failures"] == {"expired-link": 1, "missing-or-expired": 1}
     assert emu.stats()["store"]["objects"] == 1  # the sequence issued at 7199 s
 
 

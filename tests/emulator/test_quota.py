@@ -15,7 +15,8 @@ from faceid_tools.emulator.server import Emulator
 
 from ._api import call, error_code, response_of
 
-BAD_PARAMS = {"DeviceDataUrl": "x", "DeviceDataMd5": "0" * 32}  # passes quota, fails after it
+# passes quota, fails after it (a SecurityLevel out of its set)
+BAD_PARAMS = {"DeviceDataUrl": "http://x/y", "DeviceDataMd5": "0" * 32, "SecurityLevel": "9"}
 
 
 def grs(emu: Emulator, **kw: object) -> str | None:

@@ -132,7 +132,7 @@ def test_sdk_parameter_and_region_errors(emulator: Emulator, method: str) -> Non
     url, md5 = sdk_upload(client, b"abc")
     expect_code("MissingParameter", lambda: sdk_generate(client, url, None))  # type: ignore[arg-type]
     expect_code("InvalidParameterValue", lambda: sdk_generate(client, url, md5, "7"))
-    expect_code("InvalidParameterValue", lambda: sdk_generate(client, "no url", md5))
+    expect_code("InvalidParameter", lambda: sdk_generate(client, "no url", md5))
     expect_code("FailedOperation.DownLoadError", lambda: sdk_generate(client, url, "0" * 32))
     other = sdk_client(emulator, method, region="ap-bangkok")
     expect_code("FailedOperation.DownLoadError", lambda: sdk_generate(other, url, md5))
@@ -146,15 +146,17 @@ def test_sdk_parameter_and_region_errors(emulator: Emulator, method: str) -> Non
 def test_sdk_sends_an_integer_level_as_given(emulator: Emulator) -> None:
     client = sdk_client(emulator)
     url, md5 = sdk_upload(client, b"abc")
-    err = expect_code("InvalidParameterValue", lambda: sdk_generate(client, url, md5, 4))
+    err = expect_code("InvalidParameter", lambda: sdk_generate(client, url, md5, 4))
     assert "`SecurityLevel`" in err.get_message()
 
 
 def test_sdk_quota(emulator: Emulator) -> None:
     client = sdk_client(emulator)
     for _ in range(5):
-        expect_code("InvalidParameterValue", lambda: sdk_generate(client, "x", "0" * 32))
-    err = expect_code("RequestLimitExceeded", lambda: sdk_generate(client, "x", "0" * 32))
+        expect_code(
+            "InvalidParameterValue", lambda: sdk_generate(client, "http://x/", "0" * 32, "9")
+        )
+    err = expect_code("RequestLimitExceeded", lambda: sdk_generate(client, "http://x/", "0" * 32))
     assert "frequency limit `5`" in err.get_message()
 
 

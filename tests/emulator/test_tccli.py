@@ -112,3 +112,21 @@ def test_tccli_errors_exit_non_zero_with_the_code(
     assert done.returncode != 0
     assert f"code:{code}" in done.stderr
     assert "requestId:" in done.stderr
+
+
+def test_tccli_through_the_proxy(emulator: Emulator, tmp_path: Path) -> None:
+    """With ``sdk_env``, tccli's one setting is ``--endpoint http://faceid.intl.tencentcloudapi.com``:
+    it goes to the proxy in absolute form (tccli's SDK trusts only certifi's CAs over https)."""
+    exe = str(TCCLI) if TCCLI.exists() else "tccli"
+    cred = emulator.credential
+    argv = [exe, "faceid", "CreateUploadUrl", "--secretId", cred.secret_id]
+    argv += ["--secretKey", cred.secret_key, "--region", "ap-singapore"]
+    argv += ["--endpoint", "http://faceid.intl.tencentcloudapi.com"]
+    argv += ["--TargetAction", "GenerateReflectSequence"]
+    env = {**emulator.sdk_env, "HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    host = "faceid-emulator-sg-1250000000.cos.ap-singapore.myqcloud.com"
+    assert out["UploadUrl"].startswith(f"https://{host}/faceid%2FGenerateReflectSequence%2F")
+    assert emulator.stats()["outcomes"] == {"CreateUploadUrl": {"ok": 1}}
