@@ -54,7 +54,9 @@ def choose_data(data: str | os.PathLike[str] | None = None) -> Choice:
     if DEFAULT_PATH.exists():
         return Choice(DEFAULT_PATH, f"the default call log of this folder ({DEFAULT_PATH})")
     sample = packaged.sample_path()
-    return Choice(sample, f"the sample call log packaged with faceid-tools {__version__} ({sample})")
+    return Choice(
+        sample, f"the sample call log packaged with faceid-tools {__version__} ({sample})"
+    )
 
 
 def default_notebooks_dir() -> Path:

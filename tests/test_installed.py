@@ -33,7 +33,7 @@ PROFILES = ("default", "high-latency", "reliable")
 #: A wheel a user would accept for a measurement toolkit: the sample is most of it.
 MAX_WHEEL_BYTES = 2_000_000
 
-_AUDIT = '''
+_AUDIT = """
 import os, sys
 
 _ROOT = os.environ.get("FACEID_AUDIT_ROOT", "")
@@ -57,7 +57,7 @@ def _hook(event, args):
 
 
 sys.addaudithook(_hook)
-'''
+"""
 
 
 @dataclass
@@ -104,8 +104,18 @@ def _uv() -> str:
 
 def _build_wheel(out: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -193,7 +203,11 @@ def test_wheel_metadata_is_what_a_registry_shows(installed: Installed) -> None:
     assert meta["License-Expression"] == "MIT" and meta["License-File"] == "LICENSE"
     assert meta["Requires-Python"] == ">=3.11"
     classifiers = meta.get_all("Classifier") or []
-    for wanted in ("Programming Language :: Python :: 3.11", "Typing :: Typed", "Framework :: Jupyter"):
+    for wanted in (
+        "Programming Language :: Python :: 3.11",
+        "Typing :: Typed",
+        "Framework :: Jupyter",
+    ):
         assert wanted in classifiers
     assert "lab" in (meta.get_all("Provides-Extra") or [])
     requires = meta.get_all("Requires-Dist") or []
@@ -213,7 +227,9 @@ def test_the_audit_hook_sees_a_read_of_the_source_tree(installed: Installed, emp
     env_log = installed.env["FACEID_AUDIT_LOG"]
     installed.env["FACEID_AUDIT_LOG"] = str(probe)
     try:
-        installed.run(installed.bin("python"), "-c", f"open({str(ROOT / 'README.md')!r})", cwd=empty)
+        installed.run(
+            installed.bin("python"), "-c", f"open({str(ROOT / 'README.md')!r})", cwd=empty
+        )
     finally:
         installed.env["FACEID_AUDIT_LOG"] = env_log
     assert str(ROOT / "README.md") in probe.read_text("utf-8")
