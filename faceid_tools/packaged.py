@@ -22,6 +22,7 @@ from . import __version__
 __all__ = [
     "NOTEBOOK_NAMES",
     "cache_dir",
+    "is_packaged_notebook",
     "notebook_text",
     "notebooks_dir",
     "sample_bytes",
@@ -51,6 +52,14 @@ def notebooks_dir() -> Path:
     if not isinstance(folder, Path):  # a zip import: the notebooks are not files on disk
         raise FileNotFoundError("faceid-tools is installed as a zip; its notebooks are not files")
     return folder
+
+
+def is_packaged_notebook(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is one of the notebooks inside the installed package."""
+    try:
+        return Path(path).resolve().parent == notebooks_dir().resolve()
+    except FileNotFoundError:
+        return False
 
 
 def notebook_text(name: str) -> str:

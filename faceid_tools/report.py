@@ -242,7 +242,7 @@ def execute_notebook(
     """
     path = Path(path)
     name = path.name
-    if cwd is None and path.resolve().parent == packaged.notebooks_dir().resolve():
+    if cwd is None and packaged.is_packaged_notebook(path):
         cwd = Path.cwd()
     try:
         nb = nbformat.read(path, as_version=4)

@@ -54,6 +54,13 @@ def test_the_packaged_notebooks_are_the_four() -> None:
         packaged.notebook_text("../README.md")
 
 
+def test_packaged_notebooks_are_told_from_copies(tmp_path: Path) -> None:
+    """A packaged notebook runs in the caller's folder, never inside the installed package."""
+    assert packaged.is_packaged_notebook(packaged.notebooks_dir() / "01-latency.ipynb")
+    copy = tmp_path / "notebooks" / "01-latency.ipynb"
+    assert not packaged.is_packaged_notebook(copy)
+
+
 def test_sample_path_decompresses_once_into_the_cache(_cache: Path) -> None:
     first = packaged.sample_path()
     assert first.parent == _cache and __version__ in first.name
