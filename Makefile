@@ -35,8 +35,11 @@ bench: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m tests.reliability --out docs/reliability.md
 
+# The notebooks' default DATA is ../data/sample/calls.sqlite, as in a folder made by `faceid-tools
+# init`; the link (gitignored, never in the wheel) makes it resolve beside the packaged notebooks too.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	test -e faceid_tools/data || ln -s ../data faceid_tools/data
+	$(BIN)/jupyter lab faceid_tools/notebooks/
 
 clean:
 	rm -rf $(VENV) reports/*.html .pytest_cache .mypy_cache .ruff_cache

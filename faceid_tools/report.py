@@ -3,9 +3,9 @@
 Parameters are injected the papermill way: each notebook opens with a code cell tagged
 ``parameters`` holding its defaults; a new cell tagged ``injected-parameters`` is placed right after
 it with the values of this run, so later assignments win and the defaults stay visible.  Kernels
-run on *this* Python (``sys.executable``) whatever other kernelspecs named ``python3`` exist, import
-the same ``faceid_tools`` as the caller, and get no ``TENCENTCLOUD_*`` variables: a report never
-needs credentials, so none can leak into one.
+run on *this* Python (``sys.executable``, so they import the same ``faceid_tools`` as the caller)
+whatever kernelspecs are installed, unless ``kernel=NAME`` picks an installed one; they get no
+``TENCENTCLOUD_*`` variables: a report never needs credentials, so none can leak into one.
 
 A notebook whose metadata has ``{"faceid_tools": {"report": {"exclude_input": true}}}`` (the
 product review) is rendered without its code cells.
@@ -30,17 +30,17 @@ from typing import Any
 import nbformat
 import zmq
 from jinja2 import DictLoader
-from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
+from . import packaged
 from .redact import redact_text
 from .report_defaults import (
     DEFAULT_CELL_TIMEOUT,
-    PROJECT_ROOT,
     default_data,
     default_jobs,
     default_notebooks_dir,
@@ -165,12 +165,16 @@ def strip_outputs(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-class _ThisPythonKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel runs on the caller's interpreter, CurveZMQ-encrypted if it can."""
+class _KernelManager(AsyncKernelManager):
+    """A kernel manager for an installed kernelspec, CurveZMQ-encrypted if it can."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("transport_encryption", "auto" if zmq.has("curve") else "disabled")
         super().__init__(**kwargs)
+
+
+class _ThisPythonKernelManager(_KernelManager):
+    """A kernel manager whose kernel runs on the caller's interpreter, whatever is installed."""
 
     @property
     def kernel_spec(self) -> KernelSpec | None:
@@ -185,13 +189,19 @@ class _ThisPythonKernelManager(AsyncKernelManager):
         return self._kernel_spec
 
 
+def check_kernel(name: str) -> None:
+    """Raise ``ValueError`` naming the installed kernels unless a kernelspec ``name`` exists."""
+    installed = sorted(KernelSpecManager().find_kernel_specs())
+    if name not in installed:
+        listed = ", ".join(installed) or "none (see `jupyter kernelspec list`)"
+        raise ValueError(f"--kernel {name}: no such Jupyter kernel; installed: {listed}")
+
+
 def kernel_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The kernel's environment: no credential-like variables, this package first on the path."""
+    """The kernel's environment: no credential-like variables."""
     env = {
         k: v for k, v in (os.environ if base is None else base).items() if not _SECRET_ENV.search(k)
     }
-    paths = [str(PROJECT_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env.pop("MPLBACKEND", None)  # the inline backend turns figures into embedded PNGs
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     return env
@@ -221,14 +231,19 @@ def execute_notebook(
     *,
     timeout: float = DEFAULT_CELL_TIMEOUT,
     cwd: str | Path | None = None,
+    kernel: str | None = None,
 ) -> ExecutedNotebook:
     """Execute one notebook with injected ``parameters``; raise :class:`NotebookError` on failure.
 
     The kernel's working directory is the notebook's folder unless ``cwd`` is given, so relative
-    paths in a notebook mean the same as in JupyterLab.
+    paths in a notebook mean the same as in JupyterLab; a notebook packaged with faceid-tools runs
+    in the caller's working directory instead (never inside the installed package).  ``kernel``
+    names an installed kernelspec; None runs this Python.
     """
     path = Path(path)
     name = path.name
+    if cwd is None and packaged.is_packaged_notebook(path):
+        cwd = Path.cwd()
     try:
         nb = nbformat.read(path, as_version=4)
     except (OSError, ValueError) as exc:
@@ -242,8 +257,8 @@ def execute_notebook(
     client = NotebookClient(
         nb,
         timeout=int(timeout),
-        kernel_name="python3",
-        kernel_manager_class=_ThisPythonKernelManager,
+        kernel_name=kernel or "python3",
+        kernel_manager_class=_KernelManager if kernel else _ThisPythonKernelManager,
         resources={"metadata": {"path": str(Path(cwd) if cwd else path.parent.resolve())}},
         on_cell_start=on_cell_start,
         record_timing=False,
@@ -347,15 +362,19 @@ def render_reports(
     parameters: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_CELL_TIMEOUT,
     jobs: int | None = None,
+    kernel: str | None = None,
 ) -> list[Path]:
     """Execute every notebook on ``data`` and write ``<out_dir>/<notebook>.html``; return the paths.
 
-    ``data`` is a SQLite call log or a Parquet dataset folder (None: the shipped sample); it is
+    ``data`` is a SQLite call log or a Parquet dataset folder (None: :func:`default_data`); it is
     injected as ``DATA`` (absolute path).  ``parameters`` sets other parameters (e.g. the SLO
     thresholds of the product review), each given only to the notebooks that declare it.  ``notebooks`` picks notebooks by file name or stem.
     ``jobs`` notebooks run at once (default: :func:`default_jobs`), each in its own kernel; the
-    first failure, in notebook order, is raised as :class:`NotebookError`.
+    first failure, in notebook order, is raised as :class:`NotebookError`.  ``kernel`` names an
+    installed kernelspec to run them on (None: this Python).
     """
+    if kernel is not None:
+        check_kernel(kernel)
     source = Path(data) if data is not None else default_data()
     if not source.exists():
         raise FileNotFoundError(f"call log not found: {source}")
@@ -378,7 +397,7 @@ def render_reports(
 
     def run(path: Path) -> Path:
         own = {k: v for k, v in params.items() if k == "DATA" or k in declared[path]}
-        executed = execute_notebook(path, own, timeout=timeout)
+        executed = execute_notebook(path, own, timeout=timeout, kernel=kernel)
         html = redact_text(render_html(executed.notebook, title=path.stem), secrets)
         target = out / f"{path.stem}.html"
         target.write_text(html, encoding="utf-8")

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 
 from .. import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("emulator", "probe", "simulate", "calls", "export", "report")
+SUBCOMMANDS: tuple[str, ...] = (
+    "init",
+    "emulator",
+    "probe",
+    "simulate",
+    "calls",
+    "export",
+    "report",
+)
 
 
 def available_subcommands() -> list[str]:

@@ -8,12 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..report_defaults import (
-    DEFAULT_CELL_TIMEOUT,
-    default_data,
-    default_jobs,
-    default_notebooks_dir,
-)
+from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 
 
 def _ms(text: str) -> float:
@@ -59,7 +54,10 @@ def register(subparsers: Any) -> None:
         "--data",
         metavar="PATH",
         default=None,
-        help=f"call log: a SQLite file or a Parquet dataset folder (default: {default_data()})",
+        help=(
+            "call log: a SQLite file or a Parquet dataset folder (default: data/calls.sqlite "
+            "when it exists, else the sample packaged with faceid-tools)"
+        ),
     )
     parser.add_argument(
         "--out",
@@ -71,7 +69,10 @@ def register(subparsers: Any) -> None:
         "--notebooks",
         metavar="DIR",
         default=None,
-        help=f"folder of notebooks to execute (default: {default_notebooks_dir()})",
+        help=(
+            "folder of notebooks to execute (default: ./notebooks when it holds notebooks, "
+            "e.g. made by faceid-tools init, else the notebooks packaged with faceid-tools)"
+        ),
     )
     parser.add_argument(
         "--only",
@@ -94,6 +95,15 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help=f"notebooks executed at once, each in its own kernel (default: {default_jobs()})",
     )
+    parser.add_argument(
+        "--kernel",
+        metavar="NAME",
+        default=None,
+        help=(
+            "installed Jupyter kernel to run the notebooks on (see `jupyter kernelspec list`; "
+            "default: the Python running faceid-tools)"
+        ),
+    )
     for flag, name, metavar, parse, text in SLO_OPTIONS:
         parser.add_argument(
             flag,
@@ -107,22 +117,33 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import NotebookError, render_reports  # Jupyter loads only when reports are made
+    from ..report import NotebookError, check_kernel, render_reports  # Jupyter loads only now
 
+    if args.kernel is not None:
+        try:
+            check_kernel(args.kernel)
+        except ValueError as exc:
+            print(f"faceid-tools report: {exc}", file=sys.stderr)
+            return 2
     parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
     parameters = {k: v for k, v in parameters.items() if v is not None}
     started = time.perf_counter()
     try:
+        notebooks = choose_notebooks(args.notebooks)
+        data = choose_data(args.data)
+        print(f"notebooks: {notebooks.origin}", file=sys.stderr)
+        print(f"data: {data.origin}", file=sys.stderr)
         paths = render_reports(
-            args.data,
+            data.path,
             args.out,
-            notebooks_dir=args.notebooks,
+            notebooks_dir=notebooks.path,
             notebooks=args.only,
             parameters=parameters,
             timeout=args.timeout,
             jobs=args.jobs,
+            kernel=args.kernel,
         )
-    except (NotebookError, FileNotFoundError, ValueError, TypeError) as exc:
+    except (NotebookError, OSError, ValueError, TypeError) as exc:
         print(f"faceid-tools report: {exc}", file=sys.stderr)
         return 1
     for path in paths:

@@ -1,0 +1,120 @@
+"""What the wheel carries besides code: the analysis notebooks and the sample call log.
+
+Both are package data read through :mod:`importlib.resources`, so they are found wherever the
+package is installed; nothing here looks beside the package for a source tree.  The sample is
+shipped xz-compressed (``sample/calls.sqlite.xz``, about 1 MB for a 7 MB SQLite file) and
+decompressed once into a cache folder when a command needs it as a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import lzma
+import os
+import tempfile
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from . import __version__
+
+__all__ = [
+    "NOTEBOOK_NAMES",
+    "cache_dir",
+    "is_packaged_notebook",
+    "notebook_text",
+    "notebooks_dir",
+    "sample_bytes",
+    "sample_path",
+    "write_sample",
+]
+
+log = logging.getLogger(__name__)
+
+#: The packaged notebooks, in the order reports are rendered.
+NOTEBOOK_NAMES: tuple[str, ...] = (
+    "01-latency.ipynb",
+    "02-errors.ipynb",
+    "03-sequences.ipynb",
+    "04-product-review.ipynb",
+)
+_SAMPLE = "sample/calls.sqlite.xz"
+
+
+def _package() -> Traversable:
+    return resources.files("faceid_tools")
+
+
+def notebooks_dir() -> Path:
+    """The folder of the packaged notebooks (inside the installed package)."""
+    folder = _package() / "notebooks"
+    if not isinstance(folder, Path):  # a zip import: the notebooks are not files on disk
+        raise FileNotFoundError("faceid-tools is installed as a zip; its notebooks are not files")
+    return folder
+
+
+def is_packaged_notebook(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is one of the notebooks inside the installed package."""
+    try:
+        return Path(path).resolve().parent == notebooks_dir().resolve()
+    except FileNotFoundError:
+        return False
+
+
+def notebook_text(name: str) -> str:
+    """The text of one packaged notebook (``name`` as in :data:`NOTEBOOK_NAMES`)."""
+    if name not in NOTEBOOK_NAMES:
+        raise ValueError(f"notebook {name!r}: not one of {', '.join(NOTEBOOK_NAMES)}")
+    return (_package() / "notebooks" / name).read_text("utf-8")
+
+
+def sample_bytes() -> bytes:
+    """The sample call log (a SQLite file) as bytes, decompressed from the package."""
+    return lzma.decompress((_package() / _SAMPLE).read_bytes())
+
+
+def write_sample(dest: str | os.PathLike[str]) -> Path:
+    """Write the sample call log to ``dest`` (atomically: a reader never sees half a file)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(sample_bytes())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def cache_dir() -> Path:
+    """``$FACEID_TOOLS_CACHE``, else ``$XDG_CACHE_HOME/faceid-tools``, else ``~/.cache/faceid-tools``."""
+    explicit = os.environ.get("FACEID_TOOLS_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "faceid-tools"
+
+
+def sample_path() -> Path:
+    """The sample call log as a file: decompressed into :func:`cache_dir` on first use.
+
+    The file's name carries the version and a digest of the packaged bytes, so an upgrade never
+    reads a stale copy.  A cache that cannot be written falls back to the temporary folder.
+    """
+    digest = hashlib.sha256((_package() / _SAMPLE).read_bytes()).hexdigest()[:12]
+    name = f"sample-{__version__}-{digest}.sqlite"
+    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "faceid-tools"):
+        target = folder / name
+        if target.is_file():
+            return target
+        try:
+            write_sample(target)
+        except OSError as exc:
+            log.debug("cannot write the sample to %s: %s", target, exc)
+            continue
+        log.info("sample call log decompressed to %s", target)
+        return target
+    raise OSError("cannot write the sample call log to the cache or the temporary folder")
