@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from . import analysis
+from .analysis._data import TIME_KEYS, sort_values_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -28,10 +29,38 @@ __all__ = [
     "hourly_series",
     "latency_by_level",
     "latency_ecdf",
+    "region_colour",
     "sequence_property",
+    "time_series",
 ]
 
 _LEVEL_NAMES = {"1": "1 silent", "2": "2 blink", "3": "3 light", "4": "4 blink+light"}
+#: One colour per region on every figure (Okabe–Ito, safe for colour-vision deficiencies).
+REGION_COLOURS: dict[str, str] = {
+    "ap-bangkok": "#E69F00",  # orange
+    "ap-hongkong": "#56B4E9",  # sky blue
+    "ap-singapore": "#009E73",  # bluish green
+}
+_OTHER_COLOURS = ("#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+#: Percentiles told apart by marker and line style, never by colour.
+_QUANTILE_STYLE = {"p50": ("o", "-"), "p90": ("^", "-."), "p95": ("s", "--"), "p99": ("D", ":")}
+
+
+def region_colour(region: Any) -> str:
+    """The colour of a region on every figure (others get a stable colour of their own)."""
+    name = str(region)
+    if name in REGION_COLOURS:
+        return REGION_COLOURS[name]
+    return _OTHER_COLOURS[sum(map(ord, name)) % len(_OTHER_COLOURS)]
+
+
+def _colour(keys: Sequence[str], block: pd.DataFrame, i: int) -> str:
+    """A group's colour: its region's when grouped by region, else the i-th of the cycle."""
+    if "region" in keys and len(block):
+        return region_colour(block["region"].iloc[0])
+    return f"C{i % 10}"
+
+
 _PROPERTY_NAMES = {
     "seq_size": "Sequence size",
     "seq_entropy": "Byte entropy",
@@ -98,9 +127,10 @@ def latency_ecdf(
     )
     ax = _axes(ax)
     keys = res.attrs.get("by", [k for k in res.columns if k not in ("n", "cum_prob", "value")])
-    for name, block in _groups(res, keys):
+    for i, (name, block) in enumerate(_groups(res, keys)):
         n = int(block["n"].iloc[0])
-        ax.step(block["value"], block["cum_prob"], where="post", label=f"{name} (n={n:,})")
+        ax.step(block["value"], block["cum_prob"], where="post", label=f"{name} (n={n:,})",
+                color=_colour(keys, block, i))  # fmt: skip
     if log_scale:
         ax.set_xscale("log")
     ax.set_xlabel("Latency (ms, log scale)" if log_scale else "Latency (ms)")
@@ -134,32 +164,37 @@ def latency_by_level(
     others = [k for k in res.attrs.get("by", ["region", "security_level"]) if k != "security_level"]
     series = _groups(res, others)
     width = 0.8 / max(1, len(series) * len(quantiles))
-    markers = ["o", "s", "^", "D"]
     i = 0
-    for name, block in series:
+    for k, (name, block) in enumerate(series):
+        colour = _colour(others, block, k)
         block = block.set_index(block["security_level"].astype(str)).reindex(levels)
-        for j, q in enumerate(quantiles):
+        for q in quantiles:
             if q not in block.columns:
                 raise ValueError(f"the result has no {q} column")
             est = block[q].to_numpy(dtype=float)
             lo = np.clip(est - block[f"{q}_lo"].to_numpy(dtype=float), 0, None)
             hi = np.clip(block[f"{q}_hi"].to_numpy(dtype=float) - est, 0, None)
             offset = (i - (len(series) * len(quantiles) - 1) / 2) * width
-            ax.errorbar(
+            marker, style = _QUANTILE_STYLE.get(q, ("o", "-"))
+            bars = ax.errorbar(
                 x + offset,
                 est,
                 yerr=[np.nan_to_num(lo), np.nan_to_num(hi)],
-                fmt=markers[j % len(markers)],
+                fmt=marker,
+                linestyle=style,
+                color=colour,
+                markerfacecolor=colour if q == quantiles[0] else "white",
                 capsize=3,
                 label=f"{name} {q}" if others else q,
             )
+            bars[-1][0].set_linestyle(style)
             i += 1
     ax.set_xticks(x, [_LEVEL_NAMES.get(v, v) for v in levels])
     ax.set_xlabel("Security level")
     ax.set_ylabel("Latency (ms)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize="small", ncol=2)
-    ax.set_title("Latency by security level (95% CI)")
+    ax.set_title("Latency of successful calls by security level (95% CI)")
     return ax
 
 
@@ -169,37 +204,60 @@ def error_rate_bars(
     by: str | Sequence[str] = "region",
     ax: Axes | None = None,
 ) -> Axes:
-    """Error rate per group as bars with Wilson-interval whiskers (second key: grouped bars)."""
+    """Error rate per group as bars with Wilson-interval whiskers and a dot at the estimate.
+
+    Bars take their region's colour; with a second key, the x-axis holds that key (e.g. the
+    security level) and each region has one bar in it.  A zero rate still shows: its dot sits on
+    the axis with the whisker of its upper bound above it.
+    """
     res = _result(data_or_result, "error_rates", lambda d: analysis.error_rates(d, by))
     keys = list(res.attrs.get("by", [by] if isinstance(by, str) else by))
     ax = _axes(ax)
-    if not keys:
-        keys_outer: list[str] = []
-        cats = ["all"]
-        inner: list[tuple[str, pd.DataFrame]] = [("all", res)]
+    if "region" in keys and len(keys) > 1:
+        colour_key = "region"
+        axis_key: str | None = next(k for k in keys if k != "region")
     else:
-        keys_outer = keys[:1]
-        cats = [str(v) for v in pd.unique(res[keys_outer[0]].astype(str))]
-        inner = _groups(res, keys[1:]) if len(keys) > 1 else [("", res)]
+        colour_key = keys[1] if len(keys) > 1 else ""
+        axis_key = keys[0] if keys else None
+    if axis_key is None:
+        cats = ["all"]
+        inner: list[tuple[str, pd.DataFrame]] = [("", res)]
+    else:
+        cats = [str(v) for v in sort_values_of(axis_key, res[axis_key].astype(object))]
+        inner = _groups(res, [colour_key]) if colour_key else [("", res)]
     x = np.arange(len(cats))
     width = 0.8 / len(inner)
+    top = 0.0
     for i, (name, block) in enumerate(inner):
-        if keys_outer:
-            block = block.set_index(block[keys_outer[0]].astype(str)).reindex(cats)
+        if axis_key is not None:
+            block = block.set_index(block[axis_key].astype(str)).reindex(cats)
         rate = block["rate"].to_numpy(dtype=float)
         lo = np.nan_to_num(np.clip(rate - block["rate_lo"].to_numpy(dtype=float), 0, None))
         hi = np.nan_to_num(np.clip(block["rate_hi"].to_numpy(dtype=float) - rate, 0, None))
-        ax.bar(x + (i - (len(inner) - 1) / 2) * width, rate, width * 0.9, yerr=[lo, hi],
-               capsize=3, label=name or None)  # fmt: skip
-    ax.set_xticks(x, [_label(keys_outer[0], c) if keys_outer else c for c in cats])
+        top = max(top, float(np.nanmax(np.append(rate + hi, 0))))
+        if colour_key == "region" or (axis_key == "region" and not colour_key):
+            colours = (
+                [region_colour(block["region"].iloc[0])]
+                if colour_key
+                else [region_colour(c) for c in cats]
+            )
+        else:
+            colours = [f"C{i % 10}"]
+        pos = x + (i - (len(inner) - 1) / 2) * width
+        ax.bar(pos, rate, width * 0.9, color=colours, alpha=0.75, label=name or None)
+        ax.errorbar(pos, rate, yerr=[lo, hi], fmt="o", color="black", markersize=4,
+                    capsize=3, linewidth=1, clip_on=False)  # fmt: skip
+    ax.set_ylim(-0.03 * max(top, 0.01), max(top, 0.01) * 1.08)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xticks(x, [_label(axis_key, c) if axis_key else c for c in cats])
     per = res.attrs.get("per", "attempt")
     ax.set_ylabel(f"Error rate (% of {per}s)")
-    ax.set_xlabel(keys_outer[0].replace("_", " ").capitalize() if keys_outer else "")
+    ax.set_xlabel(axis_key.replace("_", " ").capitalize() if axis_key else "")
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.grid(True, axis="y", alpha=0.3)
     if len(inner) > 1:
         ax.legend(fontsize="small")
-    ax.set_title("Error rate (95% Wilson CI)")
+    ax.set_title(f"Error rate per {per} (95% Wilson CI; dot = estimate)")
     return ax
 
 
@@ -234,7 +292,14 @@ def heatmap(
         est, lo, hi = rec[metric], rec.get(lo_col, np.nan), rec.get(hi_col, np.nan)
         grid[i, j] = est
         fmt = (lambda v: f"{100 * v:.2f}%") if is_rate else (lambda v: f"{v:,.0f}")
-        bounds = "–".join("?" if pd.isna(v) else fmt(v) for v in (lo, hi))
+        if pd.isna(lo) and pd.isna(hi):
+            bounds = "unbounded"
+        elif pd.isna(hi):
+            bounds = f"≥ {fmt(lo)}"
+        elif pd.isna(lo):
+            bounds = f"≤ {fmt(hi)}"
+        else:
+            bounds = f"{fmt(lo)}–{fmt(hi)}"
         text[i][j] = "" if pd.isna(est) else f"{fmt(est)}\n[{bounds}]"
     ax = _axes(ax)
     image = ax.imshow(grid, cmap="magma_r" if not is_rate else "Reds", aspect="auto")
@@ -248,48 +313,80 @@ def heatmap(
     ax.set_yticks(range(len(regions)), regions)
     ax.set_xlabel("Security level")
     ax.set_ylabel("Region")
-    unit = "share of calls" if is_rate else "ms"
+    per = res.attrs.get("per", "attempt")
+    unit = f"% of {per}s" if is_rate else "ms"
+    name = "Error rate" if metric == "error_rate" else f"{metric} latency"
     cbar = ax.figure.colorbar(image, ax=ax)
-    cbar.set_label(f"{metric} ({unit})")
+    cbar.set_label(f"{name} ({unit})")
     if is_rate:
         cbar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
-    ax.set_title(f"{metric} by region and level (95% CI in brackets)")
+    ax.set_title(f"{name} by region and level (95% CI in brackets)")
     return ax
 
 
-def hourly_series(
+def time_series(
     data_or_result: Any,
     metric: str = "p95",
     *,
     ax: Axes | None = None,
 ) -> Axes:
-    """Hourly ``p95`` latency (or ``error_rate``) with its interval as a band, per group."""
-    res = _result(data_or_result, "hourly_series", lambda d: analysis.hourly_series(d))
+    """A :func:`~faceid_tools.analysis.time_series` result over time: ``p95`` latency (or
+    ``error_rate``) per bucket, the interval as a band (whiskers too, so a lone bucket shows it),
+    one colour per region; the x-axis spans the data, half a bucket of margin either side."""
+    res = _result(
+        data_or_result, ("time_series", "hourly_series"), lambda d: analysis.time_series(d)
+    )
     if metric not in res.columns and metric.startswith("p"):
         options = [c for c in res.columns if c.startswith("p") and not c.endswith(("_lo", "_hi"))]
         raise ValueError(f"the series has no {metric!r}; it has {options}")
+    bucket = str(res.attrs.get("bucket", "hour"))
+    per = str(res.attrs.get("per", "attempt"))
     ax = _axes(ax, (9.0, 4.0))
     keys = list(res.attrs.get("by", []))
-    for name, block in _groups(res, keys):
-        block = block.sort_values("hour")
-        line = ax.plot(block["hour"], block[metric], marker=".", label=name)[0]
-        ax.fill_between(block["hour"], block[f"{metric}_lo"].astype(float),
-                        block[f"{metric}_hi"].astype(float), alpha=0.2,
-                        color=line.get_color(), linewidth=0)  # fmt: skip
-    ax.set_xlabel("Hour (UTC)")
+    for i, (name, block) in enumerate(_groups(res, keys)):
+        block = block.sort_values(bucket)
+        colour = _colour(keys, block, i)
+        t = block[bucket].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        est = block[metric].to_numpy(dtype=float)
+        lo = block[f"{metric}_lo"].to_numpy(dtype=float)
+        hi = block[f"{metric}_hi"].to_numpy(dtype=float)
+        ax.plot(t, est, marker="o", markersize=3, color=colour, label=name)
+        ax.fill_between(t, lo, hi, alpha=0.2, color=colour, linewidth=0)
+        ax.errorbar(t, est, yerr=[np.nan_to_num(np.clip(est - lo, 0, None)),
+                                  np.nan_to_num(np.clip(hi - est, 0, None))],
+                    fmt="none", ecolor=colour, alpha=0.6, capsize=2)  # fmt: skip
+    stamps = res[bucket].dropna()
+    if len(stamps):
+        half = pd.Timedelta(seconds=TIME_KEYS[bucket]) / 2
+        first = stamps.min().tz_convert("UTC").tz_localize(None)
+        last = stamps.max().tz_convert("UTC").tz_localize(None)
+        ax.set_xlim(first - half, last + half)
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel(f"Time (UTC), one point per {bucket}")
     if "rate" in metric:
-        ax.set_ylabel("Error rate (% of attempts)")
+        ax.set_ylabel(f"Error rate (% of {per}s)")
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+        ax.set_ylim(bottom=0)
     else:
-        ax.set_ylabel(f"{metric} latency (ms)")
+        ax.set_ylabel(f"{metric} latency of successful {per}s (ms)")
     ax.grid(True, alpha=0.3)
     if keys:
         ax.legend(fontsize="small")
-    for tick in ax.get_xticklabels():
-        tick.set_rotation(30)
-        tick.set_horizontalalignment("right")
-    ax.set_title(f"Hourly {metric} with 95% CI band")
+    what = "error rate" if "rate" in metric else f"{metric} latency"
+    ax.set_title(f"{what.capitalize()} per {bucket} per {per}, with its 95% CI band")
     return ax
+
+
+def hourly_series(data_or_result: Any, metric: str = "p95", *, ax: Axes | None = None) -> Axes:
+    """:func:`time_series` of an hourly series (call-log data: per hour)."""
+    res = _result(
+        data_or_result, ("hourly_series", "time_series"), lambda d: analysis.hourly_series(d)
+    )
+    return time_series(res, metric, ax=ax)
 
 
 def sequence_property(
@@ -339,8 +436,8 @@ def comparison_forest(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         labels.append(f"{prefix}{short(rec['a'])} − {short(rec['b'])}")
         est, lo, hi = (scale * rec[c] for c in ("diff", "diff_lo", "diff_hi"))
         ax.errorbar([est], [i], xerr=[[max(est - lo, 0)], [max(hi - est, 0)]], fmt="o",
-                    capsize=3, color="C0",
-                    markerfacecolor="C0" if rec["significant"] else "white")  # fmt: skip
+                    capsize=3, color="black",
+                    markerfacecolor="black" if rec["significant"] else "white")  # fmt: skip
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()

@@ -18,9 +18,9 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 __all__ = [
-    "Html",
     "LEVEL_NAMES",
     "VERDICT_COLOURS",
+    "Html",
     "count",
     "details",
     "interval",
@@ -94,6 +94,25 @@ _COUNT_COLUMNS = {
     "n", "n_ok", "errors", "count", "verified", "distinct", "repeats", "copies", "calls",
     "violations", "calls_needed", "n_a", "n_b", "k_a", "k_b",
 }  # fmt: skip
+
+
+_TABLE_STYLES: list[dict[str, Any]] = [
+    {"selector": "", "props": "border-collapse: collapse; font-size: 0.92em;"},
+    {
+        "selector": "th",
+        "props": "text-align: left; padding: 4px 10px; border-bottom: 1px solid #888;",
+    },
+    {
+        "selector": "td",
+        "props": "padding: 3px 10px; border-bottom: 1px solid #ddd; "
+        "font-variant-numeric: tabular-nums;",
+    },
+    {
+        "selector": "caption",
+        "props": "caption-side: bottom; text-align: left; font-size: 0.88em; color: #444; "
+        "padding-top: 4px;",
+    },
+]
 
 
 class Html:
@@ -250,16 +269,7 @@ def table(
         cells = cells.rename(columns=dict(rename))
     notes = list(notes) + ([UNBOUNDED_NOTE] if unbounded else [])
     styler = cells.style.hide(axis="index")
-    styles: list[dict[str, Any]] = [
-        {"selector": "", "props": "border-collapse: collapse; font-size: 0.92em;"},
-        {"selector": "th", "props": "text-align: left; padding: 4px 10px; "
-                                    "border-bottom: 1px solid #888;"},  # fmt: skip
-        {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #ddd; "
-                                    "font-variant-numeric: tabular-nums;"},  # fmt: skip
-        {"selector": "caption", "props": "caption-side: bottom; text-align: left; "
-                                         "font-size: 0.88em; color: #444; padding-top: 4px;"},  # fmt: skip
-    ]
-    styler = styler.set_table_styles(styles)
+    styler = styler.set_table_styles(_TABLE_STYLES)  # type: ignore[arg-type]
     text = " ".join(filter(None, [caption or "", *notes]))
     if text:
         styler = styler.set_caption(html.escape(text))
@@ -278,7 +288,9 @@ def details(summary: str, content: Any, *, open_: bool = False) -> Html:
     return Html(f"<details{flag}><summary>{html.escape(summary)}</summary>{inner}</details>")
 
 
-def matrix(decisions: pd.DataFrame, *, rows: str = "region", columns: str = "security_level") -> Html:
+def matrix(
+    decisions: pd.DataFrame, *, rows: str = "region", columns: str = "security_level"
+) -> Html:
     """The verdict matrix of :func:`faceid_tools.analysis.cell_decisions` as a coloured table.
 
     Each cell holds the verdict in words, the objective that decides it and, for a cell that

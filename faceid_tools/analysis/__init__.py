@@ -40,6 +40,8 @@ Review (:mod:`.review`)
     cell_decisions     per cell: verdict, the objective deciding it, coarser grains' verdicts
     probe_command      the faceid-tools probe command collecting the calls still needed
     top_findings       the most important findings as short sentences (:mod:`.findings`)
+Provenance (:mod:`.provenance`)
+    provenance         what a page covers: data name, campaigns, dates, counts, service, version
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -49,8 +51,9 @@ from __future__ import annotations
 from ._data import ParquetDataset, source
 from .compare import compare_error_rates, compare_latency
 from .errors import error_codes, error_rates, outcome_breakdown
-from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
 from .findings import top_findings
+from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
+from .provenance import Provenance, provenance
 from .review import SLO, cell_decisions, probe_command, slo_verdicts, verdict_matrix
 from .sequences import (
     duplicate_rate,
@@ -66,6 +69,7 @@ __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
     "ParquetDataset",
+    "Provenance",
     "cell_decisions",
     "compare_error_rates",
     "compare_latency",
@@ -82,6 +86,7 @@ __all__ = [
     "outcome_breakdown",
     "probe_command",
     "property_histogram",
+    "provenance",
     "queueing_summary",
     "sequence_properties",
     "slo_verdicts",

@@ -18,8 +18,8 @@ import pandas as pd
 
 from ..calllog.schema import CATEGORIES
 from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve, sort_values_of
-from .sequences import integrity_rate
 from .intervals import wilson_interval
+from .sequences import integrity_rate
 from .timeseries import summary_table
 
 __all__ = [
@@ -169,10 +169,7 @@ def _verdicts_at(
     """The verdict rows of one grain (``keys``), with every key of ``all_keys`` as a column."""
     table = summary_table(src, keys, quantiles=(0.95,), per=per, confidence=confidence)
     integrity = integrity_rate(src, keys, confidence=confidence)
-    if keys:
-        grid = finish_keys(_grid(keys, [table, integrity]), keys)
-    else:
-        grid = pd.DataFrame(index=[0])
+    grid = finish_keys(_grid(keys, [table, integrity]), keys) if keys else pd.DataFrame(index=[0])
     for frame in (table, integrity):
         for k in keys:
             frame[k] = frame[k].astype(object)
@@ -211,7 +208,7 @@ def _verdicts_at(
         part["calls"] = part["calls"].fillna(0).astype("int64")
         est, lo, hi = (part[c].astype(float).to_numpy() for c in ("estimate", "lo", "hi"))
         part["verdict"] = [
-            verdict(a, b, threshold, higher) for a, b in zip(lo, hi, strict=True)
+            verdict(float(a), float(b), threshold, higher) for a, b in zip(lo, hi, strict=True)
         ]
         part["calls_needed"] = [
             calls_needed(metric, e, a, b, threshold, higher, int(n), int(c), v, confidence)
@@ -257,13 +254,14 @@ def calls_needed(
         if math.isnan(side):
             return None
         needed_n = n * ((side - estimate) / (threshold - estimate)) ** 2
-        total = int(math.ceil(needed_n)) + 1
+        total = math.ceil(needed_n) + 1
     else:
-        total = _wilson_decides_at(estimate, threshold, higher_is_better, n, confidence)
-        if total is None:
+        found = _wilson_decides_at(estimate, threshold, higher_is_better, n, confidence)
+        if found is None:
             return None
+        total = found
     more = max(total - n, 1)
-    return int(math.ceil(more * calls / n))
+    return math.ceil(more * calls / n)
 
 
 def _wilson_decides_at(
@@ -347,7 +345,9 @@ def cell_decisions(
         recs = block.to_dict("records")
         worst = max(recs, key=lambda x: rank[str(x["verdict"])])["verdict"]
         worst = str(worst)
-        names = [OBJECTIVE_NAMES.get(x["metric"], x["metric"]) for x in recs if x["verdict"] == worst]
+        names = [
+            OBJECTIVE_NAMES.get(x["metric"], x["metric"]) for x in recs if x["verdict"] == worst
+        ]
         deciding = ", ".join(names) if worst != PASS else "all objectives"
         notes = []
         for x in recs:
@@ -375,8 +375,7 @@ def _pooled_row(
         block = block[block[k].astype(object) == cell[k]]
     if block.empty:
         return None
-    rec: dict[str, Any] = block.iloc[0].to_dict()
-    return rec
+    return {str(k): v for k, v in block.iloc[0].to_dict().items()}
 
 
 def probe_command(
@@ -401,7 +400,9 @@ def probe_command(
     if emulator:
         parts.append("--emulator")
     if "region" in open_.columns:
-        parts.append("--regions " + " ".join(sort_values_of("region", open_["region"].astype(object))))
+        parts.append(
+            "--regions " + " ".join(sort_values_of("region", open_["region"].astype(object)))
+        )
     if "security_level" in open_.columns:
         levels = sort_values_of("security_level", open_["security_level"].astype(object))
         parts.append("--levels " + " ".join(levels))

@@ -162,7 +162,7 @@ def duplicate_rate(
         df = src.select(sel, keys, ["seq_sha256", "call_id", *order])
         df = df.sort_values(order, kind="stable")
         ids = df["call_id"].astype(object)
-        own = pd.Series([f"\x00row{i}" for i in df.index], index=df.index, dtype=object)
+        own = pd.Series([f"#row {i}" for i in df.index], index=df.index, dtype=object)
         caller = ids.where(ids.notna(), own)
         df = df[~pd.DataFrame({"s": df["seq_sha256"], "c": caller}).duplicated()]
         df = df.assign(_repeat=df["seq_sha256"].duplicated().to_numpy(dtype="int64"))
@@ -176,11 +176,11 @@ def duplicate_rate(
         group = ", ".join(keys)
         sel_keys = f"{group}, " if keys else ""
         by_keys = f" GROUP BY {group}" if keys else ""
-        caller = "coalesce(call_id, '\x00row' || CAST(id AS VARCHAR))"
+        caller_sql = "coalesce(call_id, '#row ' || CAST(id AS VARCHAR))"
         raw = src.query(
             f"WITH b AS ({base}), "
             "u AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256, "
-            f"{caller} ORDER BY started_at, id) AS rc FROM b), "
+            f"{caller_sql} ORDER BY started_at, id) AS rc FROM b), "
             "v AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256 "
             "ORDER BY started_at, id) AS rs FROM u WHERE rc = 1) "
             f"SELECT {sel_keys}count(*) AS n, count(*) FILTER (WHERE rs > 1) AS repeats "
