@@ -193,7 +193,7 @@ def latency_by_level(
     ax.set_xlabel("Security level")
     ax.set_ylabel("Latency (ms)")
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="small", ncol=len(quantiles), loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("Latency of successful calls by security level (95% CI)")
     return ax
 
@@ -352,9 +352,10 @@ def time_series(
         hi = block[f"{metric}_hi"].to_numpy(dtype=float)
         ax.plot(t, est, marker="o", markersize=3, color=colour, label=name)
         ax.fill_between(t, lo, hi, alpha=0.2, color=colour, linewidth=0)
-        ax.errorbar(t, est, yerr=[np.nan_to_num(np.clip(est - lo, 0, None)),
-                                  np.nan_to_num(np.clip(hi - est, 0, None))],
-                    fmt="none", ecolor=colour, alpha=0.6, capsize=2)  # fmt: skip
+        if len(block) < 3:  # a band needs neighbours: whiskers show a lone bucket's interval
+            ax.errorbar(t, est, yerr=[np.nan_to_num(np.clip(est - lo, 0, None)),
+                                      np.nan_to_num(np.clip(hi - est, 0, None))],
+                        fmt="none", ecolor=colour, capsize=3)  # fmt: skip
     stamps = res[bucket].dropna()
     if len(stamps):
         half = pd.Timedelta(seconds=TIME_KEYS[bucket]) / 2
@@ -376,8 +377,8 @@ def time_series(
     ax.grid(True, alpha=0.3)
     if keys:
         ax.legend(fontsize="small")
-    what = "error rate" if "rate" in metric else f"{metric} latency"
-    ax.set_title(f"{what.capitalize()} per {bucket} per {per}, with its 95% CI band")
+    what = "Error rate" if "rate" in metric else f"{metric} latency"
+    ax.set_title(f"{what} per {bucket} per {per}, with its 95% CI band")
     return ax
 
 
@@ -435,9 +436,10 @@ def comparison_forest(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         short = (lambda v: f"L{v}") if between == "security_level" else str
         labels.append(f"{prefix}{short(rec['a'])} − {short(rec['b'])}")
         est, lo, hi = (scale * rec[c] for c in ("diff", "diff_lo", "diff_hi"))
+        colour = region_colour(rec["region"]) if "region" in within else "black"
         ax.errorbar([est], [i], xerr=[[max(est - lo, 0)], [max(hi - est, 0)]], fmt="o",
-                    capsize=3, color="black",
-                    markerfacecolor="black" if rec["significant"] else "white")  # fmt: skip
+                    capsize=3, color=colour,
+                    markerfacecolor=colour if rec["significant"] else "white")  # fmt: skip
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,7 @@ from pandas.io.formats.style import Styler
 
 __all__ = [
     "LEVEL_NAMES",
+    "PROPERTY_NAMES",
     "VERDICT_COLOURS",
     "Html",
     "count",
@@ -30,11 +31,21 @@ __all__ = [
     "table",
 ]
 
+PROPERTY_NAMES = {
+    "seq_size": "Size",
+    "seq_entropy": "Byte entropy",
+    "seq_frames": "Colour frames",
+    "seq_colours": "Distinct colours",
+    "seq_duration_ms": "Duration",
+    "seq_blinks": "Blink cues",
+}
 LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
 #: Okabe–Ito colours (safe for every common colour-vision deficiency), text colour on each.
 VERDICT_COLOURS: dict[str, tuple[str, str]] = {
     "pass": ("#0072B2", "white"),  # blue
+    "pass (pooled)": ("#A9CDE8", "#102A43"),  # light blue
     "fail": ("#D55E00", "white"),  # vermillion
+    "fail (pooled)": ("#F2B48F", "#3B1600"),  # light vermillion
     "not enough data": ("#E6E6E6", "#222222"),  # light grey
 }
 MISSING = "—"
@@ -65,7 +76,7 @@ _TITLES = {
     "conforms": "Conforms",
     "calls_needed": "Calls needed",
     "verdict": "Verdict",
-    "threshold": "Objective",
+    "threshold": "Target",
     "error_rate": "Error rate",
     "rate": "Rate",
     "share": "Share",
@@ -164,7 +175,11 @@ def interval(est: Any, lo: Any, hi: Any, fmt: Callable[[Any], str] = ms) -> str:
     """``612 ms (540–700)``; an unbounded side as ``(≥ 540)``; no estimate as ``—``."""
     if _missing(est):
         return MISSING
-    bare = (lambda v: fmt(v).replace(" ms", "")) if fmt is ms else fmt
+
+    def bare(v: Any) -> str:  # the number without its unit (the unit is on the estimate)
+        text = fmt(v)
+        return text.split(" ", 1)[0] if " " in text else text
+
     if _missing(lo) and _missing(hi):
         return f"{fmt(est)} (unbounded)"
     if _missing(hi):
@@ -200,6 +215,16 @@ def _key_text(key: str, v: Any) -> str:
     return str(v)
 
 
+def _is_quantile(column: str) -> bool:
+    return column.startswith("p") and column[1:].isdigit()
+
+
+def _with_unit(unit: str) -> Callable[[Any], str]:
+    """A formatter for values in ``unit``: two decimals for bits/byte, integers otherwise."""
+    decimals = 2 if unit == "bits/byte" else 0
+    return lambda v: MISSING if _missing(v) else f"{float(v):,.{decimals}f} {unit}"
+
+
 def _unit_of(column: str, result: pd.DataFrame) -> Callable[[Any], str]:
     """How one estimate column is written, from its name and the result's kind."""
     kind = result.attrs.get("analysis", "")
@@ -222,11 +247,25 @@ def _cells(result: pd.DataFrame, ci: str) -> tuple[pd.DataFrame, bool]:
     unbounded = False
     recs = result.to_dict("records")
     keys = list(result.attrs.get("by", []) or [])
+    per_row_unit = "unit" in cols
     for c in cols:
-        if c in skip:
+        if c in skip or (per_row_unit and c == "unit"):
             continue
-        title = _TITLES.get(c, c.replace("_", " ").capitalize())
-        if f"{c}_lo" in cols and f"{c}_hi" in cols:
+        title = _TITLES.get(c, c if _is_quantile(c) else c.replace("_", " ").capitalize())
+        if (per_row_unit and c in ("mean", "min", "max")) or (
+            per_row_unit and f"{c}_lo" in cols and f"{c}_hi" in cols
+        ):
+            fmts = [_with_unit(str(r["unit"])) for r in recs]
+            if f"{c}_lo" in cols:
+                values = [
+                    interval(r[c], r[f"{c}_lo"], r[f"{c}_hi"], f)
+                    for r, f in zip(recs, fmts, strict=True)
+                ]
+                title = f"{title} ({ci})"
+            else:
+                values = [f(r[c]) for r, f in zip(recs, fmts, strict=True)]
+            out[title] = values
+        elif f"{c}_lo" in cols and f"{c}_hi" in cols:
             fmt = _unit_of(c, result)
             values = [interval(r[c], r[f"{c}_lo"], r[f"{c}_hi"], fmt) for r in recs]
             unbounded |= any(("≥" in v or "≤" in v or "unbounded" in v) for v in values)
@@ -239,12 +278,22 @@ def _cells(result: pd.DataFrame, ci: str) -> tuple[pd.DataFrame, bool]:
             out[title] = [_p(r[c]) for r in recs]
         elif result[c].dtype == bool or c in ("significant", "conforms"):
             out[title] = [MISSING if _missing(r[c]) else ("yes" if r[c] else "no") for r in recs]
+        elif c == "property":
+            out[title] = [PROPERTY_NAMES.get(str(r[c]), str(r[c])) for r in recs]
+        elif pd.api.types.is_integer_dtype(result[c].dtype):
+            out[title] = [count(r[c]) for r in recs]
         elif c == "call_ids":
             out[title] = [", ".join(map(str, r[c])) for r in recs]
         else:
             fmt = _unit_of(c, result)
             out[title] = [fmt(r[c]) for r in recs]
     return pd.DataFrame(out), unbounded
+
+
+def _looks_numeric(values: pd.Series) -> bool:
+    """Whether a displayed column holds numbers (right-aligned) rather than words."""
+    shown = [v for v in values if v != MISSING]
+    return bool(shown) and all(v[:1].isdigit() or v[:1] in "+-−<≤≥" for v in shown)
 
 
 def table(
@@ -269,10 +318,16 @@ def table(
         cells = cells.rename(columns=dict(rename))
     notes = list(notes) + ([UNBOUNDED_NOTE] if unbounded else [])
     styler = cells.style.hide(axis="index")
-    styler = styler.set_table_styles(_TABLE_STYLES)  # type: ignore[arg-type]
-    text = " ".join(filter(None, [caption or "", *notes]))
+    numeric: list[Hashable] = [c for c in cells.columns if _looks_numeric(cells[c])]
+    text: list[Hashable] = [c for c in cells.columns if c not in numeric]
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     if text:
-        styler = styler.set_caption(html.escape(text))
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
+    styler = styler.set_table_styles(_TABLE_STYLES)  # type: ignore[arg-type]
+    words = " ".join(filter(None, [caption or "", *notes]))
+    if words:
+        styler = styler.set_caption(html.escape(words))
     return styler
 
 
@@ -293,15 +348,18 @@ def matrix(
 ) -> Html:
     """The verdict matrix of :func:`faceid_tools.analysis.cell_decisions` as a coloured table.
 
-    Each cell holds the verdict in words, the objective that decides it and, for a cell that
-    cannot decide an objective, what a coarser grain says; colours are Okabe–Ito blue (pass),
-    vermillion (fail) and grey (not enough data), readable with any colour-vision deficiency.
+    Each cell holds the verdict in words, the objectives that decide it and, for objectives the
+    cell cannot decide alone, the grain that does.  Colours are Okabe–Ito blue (pass), vermillion
+    (fail) and grey (not enough data), light tints when the verdict rests on a coarser grain:
+    readable with any colour-vision deficiency, and the word is always there too.
     """
     row_values = list(dict.fromkeys(decisions[rows].astype(object)))
     col_values = list(dict.fromkeys(decisions[columns].astype(object)))
     index = {(r[rows], r[columns]): r for r in decisions.to_dict("records")}
     head = "".join(
-        f"<th>{html.escape('Level ' + LEVEL_NAMES.get(str(c), str(c)))}</th>" for c in col_values
+        f"<th style='text-align:left;padding:4px 10px'>"
+        f"{html.escape('Level ' + LEVEL_NAMES.get(str(c), str(c)))}</th>"
+        for c in col_values
     )
     body = []
     for r in row_values:
@@ -311,15 +369,18 @@ def matrix(
             if rec is None:
                 tds.append('<td class="verdict">—</td>')
                 continue
-            bg, fg = VERDICT_COLOURS[str(rec["verdict"])]
-            lines = [f"<strong>{html.escape(str(rec['verdict']).upper())}</strong>"]
-            lines.append(html.escape(f"decided by: {rec['deciding']}"))
-            if rec.get("pooled"):
-                lines.append(f"<em>{html.escape(str(rec['pooled']))}</em>")
+            word = str(rec["verdict"])
+            key = f"{word} (pooled)" if rec["pooled"] and word != "not enough data" else word
+            bg, fg = VERDICT_COLOURS[key]
+            lines = [f"<strong>{html.escape(key.upper())}</strong>"]
+            label = "open" if word == "not enough data" else "decided by"
+            lines.append(html.escape(f"{label}: {rec['deciding']}"))
+            if rec.get("detail"):
+                lines.append(f"<em>{html.escape(str(rec['detail']))}</em>")
             tds.append(
-                f'<td class="verdict verdict-{str(rec["verdict"]).replace(" ", "-")}" '
+                f'<td class="verdict verdict-{word.replace(" ", "-")}" '
                 f'style="background:{bg};color:{fg};padding:8px 10px;vertical-align:top;'
-                f'border:2px solid white;min-width:11em">{"<br>".join(lines)}</td>'
+                f'text-align:left;border:2px solid white;min-width:11em">{"<br>".join(lines)}</td>'
             )
         body.append(f"<tr><th style='text-align:left;padding-right:10px'>{html.escape(str(r))}"
                     f"</th>{''.join(tds)}</tr>")  # fmt: skip
@@ -331,5 +392,5 @@ def matrix(
     return Html(
         '<table class="verdict-matrix" style="border-collapse:collapse;font-size:0.95em">'
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<p style="font-size:0.88em">{legend}</p>'
+        f'<p class="verdict-legend" style="font-size:0.88em">{legend}</p>'
     )

@@ -31,6 +31,7 @@ __all__ = [
     "cell_decisions",
     "finest",
     "grain_name",
+    "key_rows",
     "probe_command",
     "slo_verdicts",
     "verdict",
@@ -329,40 +330,74 @@ OBJECTIVE_NAMES = {
 def cell_decisions(
     verdicts: pd.DataFrame, *, rows: str = "region", columns: str = "security_level"
 ) -> pd.DataFrame:
-    """Per ``rows`` × ``columns`` cell: the cell's verdict, the objective that decides it, and
-    what a coarser grain says about the objectives the cell cannot decide.
+    """Per ``rows`` × ``columns`` cell: its verdict over all objectives and what decides it.
 
-    Columns: the two keys, ``verdict`` (worst over the objectives at the cell's grain),
-    ``deciding`` (the objectives that make it so: the failing ones, else the undecided ones,
-    else "all objectives"), and ``pooled`` (for each undecided objective, the verdict at the
-    finest coarser grain that reaches one, e.g. "integrity: pass per region").
+    Each objective counts with its verdict at the finest grain that reaches one: the cell's own,
+    else its region's (levels pooled), else all calls'.  Columns: the two keys; ``verdict``, the
+    worst of those (a cell passes when every objective passes at some grain); ``pooled``, True
+    when the verdict rests on a coarser grain for at least one objective that makes it;
+    ``deciding``, the objectives that make the verdict (the failing ones, else the undecided
+    ones, else all), and ``detail``, each objective not decided in the cell with the grain that
+    decided it, e.g. "integrity: pass on all calls".
     """
     cells = finest(verdicts)
     rank = {v: i for i, v in enumerate(VERDICTS)}
     coarser = verdicts[~verdicts.index.isin(cells.index)] if "grain" in verdicts else cells[:0]
+    grains = list(verdicts.attrs.get("grains", []))[1:]
     out = []
     for (r, c), block in cells.groupby([rows, columns], observed=True, sort=True):
-        recs = block.to_dict("records")
-        worst = max(recs, key=lambda x: rank[str(x["verdict"])])["verdict"]
-        worst = str(worst)
-        names = [
-            OBJECTIVE_NAMES.get(x["metric"], x["metric"]) for x in recs if x["verdict"] == worst
-        ]
-        deciding = ", ".join(names) if worst != PASS else "all objectives"
-        notes = []
-        for x in recs:
-            if x["verdict"] != UNDECIDED:
-                continue
-            for grain in verdicts.attrs.get("grains", [])[1:]:
-                row = _pooled_row(coarser, grain, x["metric"], {rows: r, columns: c})
-                if row is not None and row["verdict"] != UNDECIDED:
-                    where = "on all calls" if grain == ALL_CALLS else f"per {grain}"
-                    notes.append(f"{OBJECTIVE_NAMES.get(x['metric'], x['metric'])}: "
-                                 f"{row['verdict']} {where}")  # fmt: skip
-                    break
-        out.append({rows: r, columns: c, "verdict": worst, "deciding": deciding,
-                    "pooled": "; ".join(notes)})  # fmt: skip
-    return pd.DataFrame(out, columns=[rows, columns, "verdict", "deciding", "pooled"])
+        effective = []  # (metric, verdict, where or "")
+        for x in block.to_dict("records"):
+            found, where = str(x["verdict"]), ""
+            if found == UNDECIDED:
+                for grain in grains:
+                    row = _pooled_row(coarser, grain, x["metric"], {rows: r, columns: c})
+                    if row is not None and str(row["verdict"]) != UNDECIDED:
+                        found = str(row["verdict"])
+                        where = "on all calls" if grain == ALL_CALLS else f"per {grain}"
+                        break
+            effective.append((str(x["metric"]), found, where))
+        worst = max((v for _, v, _ in effective), key=lambda v: rank[v])
+        makers = [(m, w) for m, v, w in effective if v == worst]
+        name = OBJECTIVE_NAMES.get
+        if worst == PASS:
+            deciding = f"all {len(effective)} objectives"
+        elif worst == UNDECIDED:
+            deciding = ", ".join(str(name(m, m)) for m, _ in makers) + " (at every grain)"
+        else:
+            deciding = ", ".join(str(name(m, m)) for m, _ in makers)
+        detail = "; ".join(f"{name(m, m)}: {v} {w}" for m, v, w in effective if w)
+        out.append({rows: r, columns: c, "verdict": worst, "pooled": all(w for _, w in makers),
+                    "deciding": deciding, "detail": detail})  # fmt: skip
+    return pd.DataFrame(out, columns=[rows, columns, "verdict", "pooled", "deciding", "detail"])
+
+
+def key_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`slo_verdicts` result that the verdict matrix rests on beyond plain
+    passes: every **fail** (any grain), every cell objective still open at every grain, and the
+    coarser-grain row that decided each objective a cell could not decide alone."""
+    cells = finest(verdicts)
+    coarser = verdicts[~verdicts.index.isin(cells.index)] if "grain" in verdicts else cells[:0]
+    grains = list(verdicts.attrs.get("grains", []))[1:]
+    keys = [k for k in verdicts.attrs.get("by", []) if k in verdicts.columns]
+    keep = set(verdicts.index[verdicts["verdict"].astype(str) == FAIL])
+    for label, x in cells[cells["verdict"].astype(str) == UNDECIDED].iterrows():
+        for grain in grains:
+            found = _pooled_index(coarser, grain, x["metric"], {k: x[k] for k in keys})
+            if found is not None and str(verdicts.at[found, "verdict"]) != UNDECIDED:
+                keep.add(found)
+                break
+        else:
+            keep.add(label)
+    return verdicts.loc[sorted(keep)]
+
+
+def _pooled_index(coarser: pd.DataFrame, grain: str, metric: str, cell: Mapping[str, Any]) -> Any:
+    """The index label of the ``grain`` row for ``metric`` holding ``cell``, or None."""
+    block = coarser[(coarser["grain"] == grain) & (coarser["metric"] == metric)]
+    for k in [] if grain == ALL_CALLS else grain.split(" × "):
+        block = block[block[k].astype(object) == cell[k]]
+    return None if block.empty else block.index[0]
 
 
 def _pooled_row(
