@@ -68,7 +68,7 @@ def latency_by_level(
     )
     if "security_level" not in res.columns:
         raise ValueError("latency_by_level needs a result grouped by security_level")
-    ax = _axes(ax)
+    ax = _axes(ax, (9.5, 4.0))  # room for the legend on the right
     levels = [str(v) for v in res["security_level"].cat.categories]
     x = np.arange(len(levels))
     others = [k for k in res.attrs.get("by", ["region", "security_level"]) if k != "security_level"]
