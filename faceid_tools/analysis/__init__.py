@@ -37,9 +37,13 @@ Review (:mod:`.review`)
     slo_verdicts       pass / fail / not enough data per region × level and coarser grains,
                        decided by the interval, with the calls still needed
     verdict_matrix     the verdicts as a region × level table
+Decisions (:mod:`.decisions`)
     cell_decisions     per cell: verdict, the objective deciding it, coarser grains' verdicts
-    probe_command      the faceid-tools probe command collecting the calls still needed
-    top_findings       the most important findings as short sentences (:mod:`.findings`)
+    key_rows           the evidence rows that matter (fails, pooled decisions, open cells)
+    probe_plan         regions, levels and calls per cell the open cells need
+    probe_command      the faceid-tools probe command collecting them
+Findings (:mod:`.findings`)
+    top_findings       the most important findings as short sentences
 Provenance (:mod:`.provenance`)
     provenance         what a page covers: data name, campaigns, dates, counts, service, version
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
@@ -50,11 +54,12 @@ from __future__ import annotations
 
 from ._data import ParquetDataset, source
 from .compare import compare_error_rates, compare_latency
+from .decisions import cell_decisions, key_rows, probe_command, probe_plan
 from .errors import error_codes, error_rates, outcome_breakdown
 from .findings import top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
 from .provenance import Provenance, provenance
-from .review import SLO, cell_decisions, probe_command, slo_verdicts, verdict_matrix
+from .review import SLO, slo_verdicts, verdict_matrix
 from .sequences import (
     duplicate_rate,
     duplicate_sequences,
@@ -80,11 +85,13 @@ __all__ = [
     "error_rates",
     "hourly_series",
     "integrity_rate",
+    "key_rows",
     "latency_ecdf",
     "latency_summary",
     "level_conformance",
     "outcome_breakdown",
     "probe_command",
+    "probe_plan",
     "property_histogram",
     "provenance",
     "queueing_summary",

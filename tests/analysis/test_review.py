@@ -8,13 +8,8 @@ import pandas as pd
 import pytest
 
 from faceid_tools.analysis import SLO, slo_verdicts, top_findings, verdict_matrix
-from faceid_tools.analysis.review import (
-    calls_needed,
-    cell_decisions,
-    key_rows,
-    probe_command,
-    verdict,
-)
+from faceid_tools.analysis.decisions import cell_decisions, key_rows, probe_command, probe_plan
+from faceid_tools.analysis.review import calls_needed, verdict
 from faceid_tools.emulator.profile import Profile
 
 from ._logs import draw_log
@@ -231,6 +226,9 @@ def test_probe_command_collects_what_the_open_cells_need(frame: pd.DataFrame) ->
     open_ = cells[(cells["verdict"] == "not enough data") & cells["calls_needed"].notna()]
     assert f"--per-cell {int(open_['calls_needed'].max())}" in command
     assert command.endswith("--retries 2")
+    plan = probe_plan(out)
+    assert plan is not None
+    assert plan["calls"] == plan["per_cell"] * len(plan["regions"]) * len(plan["levels"])
     from faceid_tools.cli import build_parser
 
     parsed = build_parser().parse_args(command.split()[1:])  # the CLI accepts it as it stands
