@@ -248,3 +248,14 @@ def test_cli_renders_the_review_with_embedded_figures_and_no_code(
     assert "p95 latency ≤ 900 ms" in review  # the SLO given on the command line reached the review
     assert 'class="verdict-matrix"' in review
     assert re.search(r'class="verdict verdict-(pass|fail|not-enough-data)"', review)
+
+
+def test_the_parameter_cells_never_reach_the_page() -> None:
+    """Neither the defaults nor the injected values (a machine path) show before the title."""
+    nb = _notebook("print('after the title')", params='DATA = "default-data-marker"')
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("# The title"))
+    inject_parameters(nb, {"DATA": "/home/someone/secret-place/calls.sqlite"}, name="x.ipynb")
+    html = render_html(nb)
+    assert "default-data-marker" not in html and "secret-place" not in html
+    assert "The title" in html and "after the title" in html
+    assert nb.cells[0].metadata["tags"] == ["parameters"]  # the notebook itself keeps them
