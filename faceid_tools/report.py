@@ -7,6 +7,10 @@ run on *this* Python (``sys.executable``, so they import the same ``faceid_tools
 whatever kernelspecs are installed, unless ``kernel=NAME`` picks an installed one; they get no
 ``TENCENTCLOUD_*`` variables: a report never needs credentials, so none can leak into one.
 
+The ``parameters`` and ``injected-parameters`` cells never reach the HTML (nbconvert's
+``TagRemovePreprocessor``): a page opens with its title and provenance, not with the values of a
+run (the injected one holds a machine path).
+
 A notebook whose metadata has ``{"faceid_tools": {"report": {"exclude_input": true}}}`` (the
 product review) is rendered without its code cells.
 """
@@ -35,6 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 from nbformat import NotebookNode
 
 from . import packaged
@@ -340,6 +345,9 @@ def render_html(nb: NotebookNode, *, title: str | None = None) -> str:
         exclude_input=hide,
         exclude_input_prompt=hide,
         exclude_output_prompt=hide,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={PARAMETERS_TAG, INJECTED_TAG}), enabled=True
     )
     resources: dict[str, Any] = {}
     if title:

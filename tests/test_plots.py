@@ -39,11 +39,18 @@ CASES: list[tuple[str, Callable[[pd.DataFrame], Any], Callable[..., Axes], str, 
         "errors by cell",
         lambda d: analysis.error_rates(d, ("region", "security_level"), per="call"),
         plots.error_rate_bars,
-        "Region",
+        "Security level",
         "calls",
     ),
     ("heatmap", lambda d: analysis.summary_table(d), plots.heatmap, "level", "Region"),
     ("hourly", lambda d: analysis.hourly_series(d, by="region"), plots.hourly_series, "UTC", "ms"),
+    (
+        "time series",
+        lambda d: analysis.time_series(d, by="region", per="call"),
+        plots.time_series,
+        "UTC",
+        "calls",
+    ),
     (
         "entropy",
         lambda d: analysis.property_histogram(d, "seq_entropy"),
@@ -118,3 +125,63 @@ def test_heatmap_of_error_rates_and_wrong_inputs(frame: pd.DataFrame) -> None:
         plots.latency_ecdf(analysis.error_rates(frame), ax=Figure().add_subplot())
     with pytest.raises(ValueError, match="compare_latency"):
         plots.comparison_forest(analysis.error_rates(frame))
+
+
+def _colours(ax: Axes) -> set[str]:
+    from matplotlib.colors import to_hex
+
+    found = {to_hex(line.get_color()) for line in ax.get_lines() if line.get_label()[:1] != "_"}
+    found |= {to_hex(p.get_facecolor()) for p in ax.patches}
+    return found
+
+
+def test_one_colour_per_region_on_every_figure(frame: pd.DataFrame) -> None:
+    """The same region has the same colour everywhere; p50 and p95 differ by marker, not colour."""
+    expected = {
+        plots.region_colour(r).lower() for r in ("ap-bangkok", "ap-hongkong", "ap-singapore")
+    }
+    assert len(expected) == 3
+    ecdf = plots.latency_ecdf(frame, ax=Figure().add_subplot())
+    assert _colours(ecdf) == expected
+    levels = plots.latency_by_level(
+        analysis.latency_summary(frame, ("region", "security_level")), ax=Figure().add_subplot()
+    )
+    by_label = {c.get_label(): c.lines[0] for c in levels.containers}
+    lines = list(by_label.values())
+    assert {str(line.get_color()).lower() for line in lines} == expected  # 6 series, 3 colours
+    p50, p95 = by_label["ap-bangkok p50"], by_label["ap-bangkok p95"]
+    assert p50.get_color() == p95.get_color() == plots.region_colour("ap-bangkok")
+    assert p50.get_markerfacecolor() != p95.get_markerfacecolor()  # filled vs open
+    assert p50.get_marker() != p95.get_marker() and p50.get_linestyle() != p95.get_linestyle()
+    bars = plots.error_rate_bars(
+        analysis.error_rates(frame, ("region", "security_level"), per="call"),
+        ax=Figure().add_subplot(),
+    )
+    assert {p.get_facecolor()[:3] for p in bars.patches} == {
+        tuple(int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)) for c in expected
+    }
+    series = plots.time_series(analysis.time_series(frame, by="region"), ax=Figure().add_subplot())
+    assert _colours(series) >= expected
+
+
+def test_a_zero_rate_is_a_visible_mark(frame: pd.DataFrame) -> None:
+    rates = analysis.error_rates(frame, "region", per="call")
+    rates.loc[:, ["rate", "rate_lo"]] = 0.0
+    ax = plots.error_rate_bars(rates, ax=Figure().add_subplot())
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    ys = [y for line in dots for y in line.get_ydata()]
+    assert ys and all(y == 0 for y in ys)  # a dot at zero for every region
+    assert ax.get_ylim()[0] < 0  # and the axis leaves room below it, so the dot is whole
+
+
+def test_the_time_axis_covers_the_data_not_years() -> None:
+    """A one-minute campaign is drawn per minute on an axis of minutes."""
+    short = draw_log(Profile.default(), 33, 5, rate=5.0)  # 60 calls in ~12 s
+    series = analysis.time_series(short, per="call")
+    assert series.attrs["bucket"] == "minute"
+    ax = plots.time_series(series, "error_rate", ax=Figure().add_subplot())
+    lo, hi = ax.get_xlim()
+    assert (hi - lo) * 24 * 60 <= 3  # matplotlib dates are days: at most a few minutes wide
+    assert "% of calls" in ax.get_ylabel() and "minute" in ax.get_xlabel()
+    latency = plots.time_series(analysis.time_series(short), ax=Figure().add_subplot())
+    assert "attempts" in latency.get_ylabel() and "ms" in latency.get_ylabel()

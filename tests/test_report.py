@@ -221,7 +221,7 @@ def _code_inputs(html: str) -> int:
 
 def test_code_is_shown_unless_the_notebook_asks_to_hide_it() -> None:
     nb = _notebook("print('hello')")
-    assert _code_inputs(render_html(nb)) == 2  # the parameters cell and the code cell
+    assert _code_inputs(render_html(nb)) == 1  # the code cell; the parameters cell is left out
     nb.metadata["faceid_tools"] = {"report": {"exclude_input": True}}
     html = render_html(nb)
     assert _code_inputs(html) == 0 and "print(" not in html
@@ -246,5 +246,16 @@ def test_cli_renders_the_review_with_embedded_figures_and_no_code(
     assert _code_inputs(review) == 0, "the product review must not show code"
     assert "load_calls" not in review and "import " not in review
     assert "p95 latency ≤ 900 ms" in review  # the SLO given on the command line reached the review
-    for verdict in ("pass", "not enough data"):
-        assert f"<td>{verdict}</td>" in review
+    assert 'class="verdict-matrix"' in review
+    assert re.search(r'class="verdict verdict-(pass|fail|not-enough-data)"', review)
+
+
+def test_the_parameter_cells_never_reach_the_page() -> None:
+    """Neither the defaults nor the injected values (a machine path) show before the title."""
+    nb = _notebook("print('after the title')", params='DATA = "default-data-marker"')
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("# The title"))
+    inject_parameters(nb, {"DATA": "/home/someone/secret-place/calls.sqlite"}, name="x.ipynb")
+    html = render_html(nb)
+    assert "default-data-marker" not in html and "secret-place" not in html
+    assert "The title" in html and "after the title" in html
+    assert nb.cells[0].metadata["tags"] == ["parameters"]  # the notebook itself keeps them

@@ -3,7 +3,7 @@
 Every function takes ``data`` — a DataFrame from :func:`faceid_tools.load_calls`, a SQLite log
 path, or a Parquet dataset folder (aggregated in DuckDB; only aggregates reach pandas) — and
 returns a tidy DataFrame: group columns, then estimates with ``*_lo``/``*_hi`` interval columns
-(95% by default).  Group keys (``by``) are call-log columns or ``hour``/``day`` (UTC).
+(95% by default).  Group keys (``by``) are call-log columns or ``minute``/``hour``/``day`` (UTC).
 
 Input (:mod:`._data`)
     source             resolve data once (load a SQLite log / open a Parquet dataset) for reuse
@@ -22,19 +22,30 @@ Comparisons (:mod:`.compare`)
 Sequences (:mod:`.sequences`)
     integrity_rate         share of downloaded sequences whose MD5 matched, Wilson CIs
     duplicate_sequences    sequences served to more than one call, with their call ids
-    duplicate_rate         downloads repeating a sequence already seen in the group, Wilson CIs
+    duplicate_rate         downloads repeating bytes an earlier call received (any group), Wilson
     sequence_properties    size, entropy and decoded frames/colours/duration/blinks per level
     property_histogram     binned distribution of one sequence property per group
     level_conformance      per level: do sequences carry light frames / blink cues as documented
 Time (:mod:`.timeseries`)
-    hourly_series      per hour: p95 latency and error rate with CIs (gaps filled with n = 0)
+    time_series        per minute/hour/day: p95 latency and error rate with CIs (gaps filled)
+    time_bucket        the bucket (minute, hour, day) that suits the span of the data
+    hourly_series      time_series per hour
     summary_table      per group: error rate and latency percentiles side by side, with CIs
     daily_summary      region × level × day: counts, error rate, p50/p95/p99 with CIs
 Review (:mod:`.review`)
     SLO                the thresholds: p95 latency, error rate, integrity rate
-    slo_verdicts       pass / fail / not enough data per region × level, decided by the interval
+    slo_verdicts       pass / fail / not enough data per region × level and coarser grains,
+                       decided by the interval, with the calls still needed
     verdict_matrix     the verdicts as a region × level table
+Decisions (:mod:`.decisions`)
+    cell_decisions     per cell: verdict, the objective deciding it, coarser grains' verdicts
+    key_rows           the evidence rows that matter (fails, pooled decisions, open cells)
+    probe_plan         regions, levels and calls per cell the open cells need
+    probe_command      the faceid-tools probe command collecting them
+Findings (:mod:`.findings`)
     top_findings       the most important findings as short sentences
+Provenance (:mod:`.provenance`)
+    provenance         what a page covers: data name, campaigns, dates, counts, service, version
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -43,9 +54,12 @@ from __future__ import annotations
 
 from ._data import ParquetDataset, source
 from .compare import compare_error_rates, compare_latency
+from .decisions import cell_decisions, key_rows, probe_command, probe_plan
 from .errors import error_codes, error_rates, outcome_breakdown
+from .findings import top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
-from .review import SLO, slo_verdicts, top_findings, verdict_matrix
+from .provenance import Provenance, provenance
+from .review import SLO, slo_verdicts, verdict_matrix
 from .sequences import (
     duplicate_rate,
     duplicate_sequences,
@@ -54,12 +68,14 @@ from .sequences import (
     property_histogram,
     sequence_properties,
 )
-from .timeseries import daily_summary, hourly_series, summary_table
+from .timeseries import daily_summary, hourly_series, summary_table, time_bucket, time_series
 
 __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
     "ParquetDataset",
+    "Provenance",
+    "cell_decisions",
     "compare_error_rates",
     "compare_latency",
     "daily_summary",
@@ -69,16 +85,22 @@ __all__ = [
     "error_rates",
     "hourly_series",
     "integrity_rate",
+    "key_rows",
     "latency_ecdf",
     "latency_summary",
     "level_conformance",
     "outcome_breakdown",
+    "probe_command",
+    "probe_plan",
     "property_histogram",
+    "provenance",
     "queueing_summary",
     "sequence_properties",
     "slo_verdicts",
     "source",
     "summary_table",
+    "time_bucket",
+    "time_series",
     "top_findings",
     "verdict_matrix",
 ]

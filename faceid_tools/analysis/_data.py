@@ -18,7 +18,7 @@ been filtered since); the results are the same, only slower to get at scale — 
 count as missing on both paths, as ``load_calls`` has it.
 
 Group keys are call-log column names (``region``, ``security_level``, ``endpoint``, ``campaign_id``,
-``error_code``, ...) or the derived ``hour`` and ``day`` (UTC, from ``started_at``).
+``error_code``, ...) or the derived ``minute``, ``hour`` and ``day`` (UTC, from ``started_at``).
 """
 
 from __future__ import annotations

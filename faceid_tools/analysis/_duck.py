@@ -86,7 +86,7 @@ class DuckSource:
         return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
 
     def time_bucket_sql(self, key: str) -> str:
-        """SQL for the UTC epoch bucket (``hour``/``day`` number) of ``started_at``."""
+        """SQL for the UTC epoch bucket (``minute``/``hour``/``day`` number) of ``started_at``."""
         width = TIME_KEYS[key]
         if key == "day" and self.day_partitioned:
             return "(CAST(day AS DATE) - DATE '1970-01-01')"

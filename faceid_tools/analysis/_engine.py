@@ -281,7 +281,7 @@ class Staged:
         cols = ", ".join(
             _code_sql(c)
             if c in CATEGORIES
-            else f"CAST({c} AS INTEGER) AS {c}"  # hour and day numbers fit 32 bits
+            else f"CAST({c} AS INTEGER) AS {c}"  # minute, hour and day numbers fit 32 bits
             if c in TIME_KEYS
             else c
             for c in dict.fromkeys([*keys, *columns])

@@ -13,7 +13,7 @@ from ..calllog.schema import COLUMN_NAMES
 GRS = "GenerateReflectSequence"
 DOWNLOAD = "DownloadSequence"
 #: Derived group keys: name -> bucket width in seconds (UTC, from ``started_at``).
-TIME_KEYS: dict[str, int] = {"hour": 3600, "day": 86400}
+TIME_KEYS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 Attempts = Literal["all", "first"]
 Per = Literal["attempt", "call"]
 
@@ -53,7 +53,7 @@ def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:
         if key not in COLUMN_NAMES and key not in TIME_KEYS:
             valid = ", ".join([*COLUMN_NAMES, *TIME_KEYS])
             raise ValueError(
-                f"unknown group key {key!r}; use a call-log column or hour/day: {valid}"
+                f"unknown group key {key!r}; use a call-log column or minute/hour/day: {valid}"
             )
     if len(set(keys)) != len(keys):
         raise ValueError(f"group keys repeat: {keys}")

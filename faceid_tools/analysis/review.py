@@ -1,4 +1,4 @@
-"""Product review: SLO verdicts per region × level decided by intervals, and the top findings.
+"""Product review: SLO verdicts per region × level (and coarser grains) decided by intervals.
 
 A verdict is decided by the confidence interval, never by the point estimate alone: **pass** when
 the whole interval is on the good side of the threshold, **fail** when it is wholly on the bad
@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
 from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve
-from .compare import compare_error_rates, compare_latency
-from .sequences import duplicate_sequences, integrity_rate, level_conformance
+from .intervals import wilson_interval
+from .sequences import integrity_rate
 from .timeseries import summary_table
 
-__all__ = ["SLO", "VERDICTS", "slo_verdicts", "top_findings", "verdict", "verdict_matrix"]
+__all__ = [
+    "ALL_CALLS",
+    "SLO",
+    "VERDICTS",
+    "calls_needed",
+    "finest",
+    "grain_name",
+    "slo_verdicts",
+    "verdict",
+    "verdict_matrix",
+]
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "not enough data"
 #: Verdicts from best to worst.
@@ -78,6 +87,17 @@ def _grid(keys: Sequence[str], seen: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(list(itertools.product(*values)), columns=list(keys))
 
 
+#: Name of the grain of a row of :func:`slo_verdicts` with no group key: every call pooled.
+ALL_CALLS = "all calls"
+#: Largest number of further calls :func:`calls_needed` looks at; beyond it a verdict is out of reach.
+_MAX_CALLS = 10_000_000
+
+
+def grain_name(keys: Sequence[str]) -> str:
+    """The ``grain`` of a verdict computed per ``keys``: ``"region × security_level"``, ..."""
+    return " × ".join(keys) if keys else ALL_CALLS
+
+
 def slo_verdicts(
     data: Any,
     slo: SLO | None = None,
@@ -85,25 +105,75 @@ def slo_verdicts(
     by: str | Sequence[str] | None = ("region", "security_level"),
     per: Per = "call",
     confidence: float = 0.95,
+    pooled: bool = True,
 ) -> pd.DataFrame:
-    """One row per cell × objective: ``metric``, ``estimate``, ``lo``, ``hi``, ``threshold``,
-    ``objective`` (``≤``/``≥``), ``n`` and ``verdict``.
+    """Each objective judged per group, and at every coarser grain: one row per group × objective.
 
-    Cells are every combination of the schema's regions and levels (for other keys, the values
-    seen), so a cell without calls shows as "not enough data" rather than vanishing.
+    Columns: ``grain``, the keys, ``metric``, ``estimate``, ``lo``, ``hi``, ``objective``
+    (``≤``/``≥``), ``threshold``, ``n`` (what the estimate rests on: successful calls for latency,
+    calls for the error rate, downloaded sequences for integrity), ``calls`` (calls in the group),
+    ``verdict`` and ``calls_needed``.
+
+    **Grains.** The finest grain is ``by`` (default region × level: every combination of the
+    schema's regions and levels, so a cell without calls shows as "not enough data"); with
+    ``pooled``, the same objectives are judged again on the keys' prefixes (per region, then on
+    all calls), whose rows leave the pooled keys empty.  ``grain`` names the keys of the row
+    (``"region × security_level"``, ``"region"``, ``"all calls"``).
+
+    **calls_needed** is 0 for a decided row.  For an undecided one it is how many more calls in
+    that group would be expected to decide it *if the current estimate holds*: for a rate, the
+    smallest N at which the Wilson interval of the same rate (k = estimate·N) clears the
+    threshold, minus the sequences or calls already made; for the p95, the interval's half-width
+    on the side facing the threshold is taken to shrink as 1/√N (as an order-statistic interval
+    does), so N = n·(half-width / distance to the threshold)².  Counts of successful calls and of
+    sequences are turned into calls with the group's own ratio (calls per success, calls per
+    sequence).  It is missing when no number of calls would do (the estimate sits on the
+    threshold), when the group has no data, or when a bound does not exist yet (p95 from fewer
+    than ~60 calls).
     """
     slo = slo or SLO()
     keys = list(check_keys(by))
     src = resolve(data)
+    grains = [keys[:i] for i in range(len(keys), -1, -1)] if pooled else [keys]
+    parts = []
+    for grain_keys in grains:
+        part = _verdicts_at(src, slo, grain_keys, keys, per, confidence)
+        part.insert(0, "grain", grain_name(grain_keys))
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out = finish_keys(out, [])
+    for k in keys:
+        out[k] = pd.Categorical(
+            out[k].astype(object).where(out[k].notna(), None),
+            categories=parts[0][k].cat.categories,
+        )
+    out["verdict"] = pd.Categorical(out["verdict"].astype(object), categories=list(VERDICTS))
+    out["calls_needed"] = out["calls_needed"].astype("Int64")
+    out.attrs.update(
+        analysis="slo_verdicts",
+        by=keys,
+        grains=[grain_name(g) for g in grains],
+        per=per,
+        confidence=confidence,
+        slo=slo.__dict__.copy(),
+    )
+    return out
+
+
+def _verdicts_at(
+    src: Any, slo: SLO, keys: list[str], all_keys: list[str], per: Per, confidence: float
+) -> pd.DataFrame:
+    """The verdict rows of one grain (``keys``), with every key of ``all_keys`` as a column."""
     table = summary_table(src, keys, quantiles=(0.95,), per=per, confidence=confidence)
     integrity = integrity_rate(src, keys, confidence=confidence)
-    grid = finish_keys(_grid(keys, [table, integrity]), keys)
+    grid = finish_keys(_grid(keys, [table, integrity]), keys) if keys else pd.DataFrame(index=[0])
     for frame in (table, integrity):
         for k in keys:
             frame[k] = frame[k].astype(object)
     plain_grid = grid.copy()
     for k in keys:
         plain_grid[k] = plain_grid[k].astype(object)
+    calls = table[[*keys, "n"]].rename(columns={"n": "calls"})
     sources = {
         "p95_latency_ms": table.rename(
             columns={"p95": "estimate", "p95_lo": "lo", "p95_hi": "hi", "n_ok": "count"}
@@ -123,14 +193,25 @@ def slo_verdicts(
     parts = []
     for metric, threshold, higher in slo.metrics():
         frame = sources[metric][[*keys, "estimate", "lo", "hi", "count"]]
-        part = merge_null_safe(plain_grid, frame, keys)
+        if keys:
+            part = merge_null_safe(plain_grid, frame, keys)
+            part = merge_null_safe(part, calls, keys)
+        else:
+            part = frame.reset_index(drop=True).assign(calls=calls["calls"].to_numpy())
         part.insert(len(keys), "metric", metric)
         part["threshold"] = float(threshold)
         part["objective"] = "≥" if higher else "≤"
         part["count"] = part["count"].fillna(0).astype("int64")
+        part["calls"] = part["calls"].fillna(0).astype("int64")
+        est, lo, hi = (part[c].astype(float).to_numpy() for c in ("estimate", "lo", "hi"))
         part["verdict"] = [
-            verdict(lo, hi, threshold, higher)
-            for lo, hi in zip(part["lo"].astype(float), part["hi"].astype(float), strict=True)
+            verdict(float(a), float(b), threshold, higher) for a, b in zip(lo, hi, strict=True)
+        ]
+        part["calls_needed"] = [
+            calls_needed(metric, e, a, b, threshold, higher, int(n), int(c), v, confidence)
+            for e, a, b, n, c, v in zip(
+                est, lo, hi, part["count"], part["calls"], part["verdict"], strict=True
+            )
         ]
         parts.append(part)
     out = pd.concat(parts, ignore_index=True).rename(columns={"count": "n"})
@@ -138,15 +219,78 @@ def slo_verdicts(
     order = {m: i for i, (m, _, _) in enumerate(slo.metrics())}
     out = out.assign(_o=out["metric"].map(order)).sort_values([*keys, "_o"], kind="stable")
     out = out.drop(columns="_o").reset_index(drop=True)
+    for k in all_keys:
+        if k not in keys:
+            out[k] = None
     out["metric"] = out["metric"].astype("str")
-    out["verdict"] = pd.Categorical(out["verdict"], categories=list(VERDICTS))
     for c in ("estimate", "lo", "hi"):
         out[c] = out[c].astype("float64")
-    out = out[[*keys, "metric", "estimate", "lo", "hi", "objective", "threshold", "n", "verdict"]]
-    out.attrs.update(
-        analysis="slo_verdicts", by=keys, per=per, confidence=confidence, slo=slo.__dict__.copy()
-    )
-    return out
+    columns = [*all_keys, "metric", "estimate", "lo", "hi", "objective", "threshold", "n"]
+    return out[[*columns, "calls", "verdict", "calls_needed"]]
+
+
+def calls_needed(
+    metric: str,
+    estimate: float,
+    lo: float,
+    hi: float,
+    threshold: float,
+    higher_is_better: bool,
+    n: int,
+    calls: int,
+    current: str,
+    confidence: float = 0.95,
+) -> int | None:
+    """More calls expected to decide one verdict if the estimate holds (see :func:`slo_verdicts`)."""
+    if current != UNDECIDED:
+        return 0
+    if n <= 0 or calls <= 0 or math.isnan(estimate) or estimate == threshold:
+        return None
+    if metric == "p95_latency_ms":
+        side = hi if estimate < threshold else lo
+        if math.isnan(side):
+            return None
+        needed_n = n * ((side - estimate) / (threshold - estimate)) ** 2
+        total = math.ceil(needed_n) + 1
+    else:
+        found = _wilson_decides_at(estimate, threshold, higher_is_better, n, confidence)
+        if found is None:
+            return None
+        total = found
+    more = max(total - n, 1)
+    return math.ceil(more * calls / n)
+
+
+def _wilson_decides_at(
+    rate: float, threshold: float, higher_is_better: bool, n: int, confidence: float
+) -> int | None:
+    """Smallest N ≥ n whose Wilson interval of ``rate`` (k = rate·N) decides, or None."""
+
+    def decided(size: int) -> bool:
+        lo, hi = wilson_interval(rate * size, size, confidence)
+        return verdict(float(lo), float(hi), threshold, higher_is_better) != UNDECIDED
+
+    top = max(n, 1)
+    while not decided(top):
+        top *= 2
+        if top > _MAX_CALLS:
+            return None
+    bottom = n
+    while top - bottom > 1:  # decided(top) holds; find the first size that decides
+        mid = (top + bottom) // 2
+        if decided(mid):
+            top = mid
+        else:
+            bottom = mid
+    return top
+
+
+def finest(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the finest grain of a :func:`slo_verdicts` result (per region × level)."""
+    if "grain" not in verdicts.columns:
+        return verdicts
+    grains = verdicts.attrs.get("grains") or list(dict.fromkeys(verdicts["grain"]))
+    return verdicts[verdicts["grain"] == grains[0]]
 
 
 def verdict_matrix(
@@ -156,8 +300,9 @@ def verdict_matrix(
     rows: str = "region",
     columns: str = "security_level",
 ) -> pd.DataFrame:
-    """The verdicts as a ``rows`` × ``columns`` table: one metric's, or the worst over all."""
-    frame = verdicts if metric is None else verdicts[verdicts["metric"] == metric]
+    """The finest-grain verdicts as a ``rows`` × ``columns`` table: one metric's, or the worst."""
+    frame = finest(verdicts)
+    frame = frame if metric is None else frame[frame["metric"] == metric]
     if frame.empty:
         raise ValueError(f"no verdicts for metric {metric!r}")
     rank = {v: i for i, v in enumerate(VERDICTS)}
@@ -168,219 +313,3 @@ def verdict_matrix(
         .map(lambda i: VERDICTS[int(i)])
     )
     return worst.unstack(columns)
-
-
-# -- findings ----------------------------------------------------------------------------------
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
-def _ms(x: float) -> str:
-    return f"{x:,.0f} ms"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _cell(rec: Mapping[Any, Any], keys: Sequence[str]) -> str:
-    parts = []
-    for k in keys:
-        v = rec[k]
-        parts.append(f"level {v}" if k == "security_level" else str(v))
-    return " ".join(parts)
-
-
-# Weight of each kind of finding: a higher tier always comes first; within one, the severity.
-_TIER_FORMAT = 5000  # sequences that break the documented format
-_TIER_SLO = 4000  # SLO failures
-_TIER_SEQUENCES = 3000  # duplicated or corrupted sequences
-_TIER_DIFFERENCE = 2000  # significant differences between regions / levels
-_TIER_UNDECIDED = 1000  # cells without the data for a verdict
-
-_METRIC_TEXT = {
-    "p95_latency_ms": ("p95 latency", _ms),
-    "error_rate": ("Error rate", _pct),
-    "integrity_rate": ("Sequence integrity", _pct),
-}
-
-
-def top_findings(
-    data: Any,
-    slo: SLO | None = None,
-    *,
-    limit: int = 3,
-    per: Per = "call",
-    confidence: float = 0.95,
-    alpha: float = 0.05,
-) -> list[str]:
-    """The findings that matter most, as short sentences, most important first.
-
-    Candidates, in order of weight: sequences that break the documented format, SLO failures
-    (worst cell named), duplicated or corrupted sequences, the largest significant difference
-    between regions in latency and in error rate, the largest significant latency difference
-    between levels, and cells that lack the data for a verdict.  Differences are those whose
-    Holm-adjusted p-value is below ``alpha``; every number comes with its interval.
-    """
-    slo = slo or SLO()
-    src = resolve(data)
-    found: list[tuple[float, str]] = []
-    keys = ["region", "security_level"]
-    verdicts = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence)
-    found += _conformance_findings(src)
-    found += _slo_findings(verdicts, keys)
-    found += _sequence_findings(src, confidence)
-    found += _difference_findings(src, per, confidence, alpha)
-    undecided = verdicts[verdicts["verdict"] == UNDECIDED]
-    cells = undecided[keys].drop_duplicates()
-    if len(cells):
-        total = len(verdicts[keys].drop_duplicates())
-        metrics = ", ".join(
-            _METRIC_TEXT[m][0].lower() for m in sorted(set(undecided["metric"]), key=str)
-        )
-        found.append(
-            (
-                _TIER_UNDECIDED + min(len(cells), 999),
-                f"{len(cells)} of {total} region × level cells lack the data to decide at least "
-                f"one SLO ({metrics}); their intervals straddle the threshold.",
-            )
-        )
-    found.sort(key=lambda f: -f[0])
-    return [text for _, text in found[:limit]]
-
-
-def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[float, str]]:
-    out = []
-    for metric, block in verdicts[verdicts["verdict"] == FAIL].groupby("metric", observed=True):
-        name, fmt = _METRIC_TEXT[str(metric)]
-        recs = block.to_dict("records")
-        higher = recs[0]["objective"] == "≥"
-        worst = min(recs, key=lambda r: r["hi"]) if higher else max(recs, key=lambda r: r["lo"])
-        thr = worst["threshold"]
-        severity = abs(worst["estimate"] - thr) / thr if thr else 1.0
-        total = len(verdicts[verdicts["metric"] == metric])
-        out.append(
-            (
-                _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10),
-                f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
-                f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
-                f"(95% CI {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
-            )
-        )
-    return out
-
-
-def _conformance_findings(src: Any) -> list[tuple[float, str]]:
-    conf = level_conformance(src)
-    out = []
-    for rec in conf[~conf["conforms"]].to_dict("records"):
-        out.append(
-            (
-                _TIER_FORMAT + 100 * rec["violations"] / max(rec["n"], 1),
-                f"Level {rec['security_level']} sequences break the documented format: "
-                f"{rec['violations']:,} of {rec['n']:,} do not carry the light frames / blink "
-                "cues / level that docs/sequence-format.md prescribes.",
-            )
-        )
-    return out
-
-
-def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
-    dups = duplicate_sequences(src)
-    integ = integrity_rate(src, confidence=confidence)
-    n = int(integ["n"].iloc[0]) if len(integ) else 0
-    bad = n - int(integ["verified"].iloc[0]) if n else 0
-    if not len(dups) and not bad:
-        return []
-    parts = []
-    if len(dups):
-        parts.append(
-            f"{len(dups):,} light sequence{'s were' if len(dups) != 1 else ' was'} served to more "
-            f"than one call ({int(dups['calls'].sum()):,} calls)"
-        )
-    if bad:
-        lo, hi = integ["rate_lo"].iloc[0], integ["rate_hi"].iloc[0]
-        parts.append(
-            f"{bad:,} of {n:,} downloads failed their MD5 check (integrity "
-            f"{_pct(1 - bad / n)}, 95% CI {_pct(lo)}–{_pct(hi)})"
-        )
-    text = " and ".join(parts)
-    share = (len(dups) + bad) / max(n, 1)
-    return [(_TIER_SEQUENCES + min(100 * share, 999), text[0].upper() + text[1:] + ".")]
-
-
-def _largest(frame: pd.DataFrame) -> dict[str, Any]:
-    """The row with the largest absolute ``diff``."""
-    i = int(np.argmax(np.abs(frame["diff"].to_numpy(dtype=float))))
-    return {str(k): v for k, v in frame.iloc[i].to_dict().items()}
-
-
-def _oriented(rec: dict[str, Any]) -> tuple[float, float]:
-    """The difference's interval, signed so that the estimate is positive."""
-    if rec["diff"] >= 0:
-        return rec["diff_lo"], rec["diff_hi"]
-    return -rec["diff_hi"], -rec["diff_lo"]
-
-
-def _difference_findings(
-    src: Any, per: Per, confidence: float, alpha: float
-) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    lat = compare_latency(src, "region", confidence=confidence, alpha=alpha)
-    sig = lat[lat["significant"]]
-    if len(sig):
-        rec = _largest(sig)
-        hi_r, lo_r = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
-        m_hi, m_lo = max(rec["median_a"], rec["median_b"]), min(rec["median_a"], rec["median_b"])
-        d_lo, d_hi = _oriented(rec)
-        rel = abs(rec["diff"]) / m_lo if m_lo else 0.0
-        out.append(
-            (
-                _TIER_DIFFERENCE + min(rel, 5) * 100,
-                f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
-                f"({_ms(m_hi)} vs {_ms(m_lo)}; 95% CI of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
-                f"Holm-adjusted {_p(rec['p_holm'])}).",
-            )
-        )
-    err = compare_error_rates(src, "region", per=per, confidence=confidence, alpha=alpha)
-    sig = err[err["significant"]]
-    if len(sig):
-        rec = _largest(sig)
-        if rec["diff"] < 0:
-            rec = {
-                **rec,
-                "a": rec["b"],
-                "b": rec["a"],
-                "rate_a": rec["rate_b"],
-                "rate_b": rec["rate_a"],
-                "diff": -rec["diff"],
-                "diff_lo": -rec["diff_hi"],
-                "diff_hi": -rec["diff_lo"],
-            }
-        unit = "calls" if per == "call" else "attempts"
-        rel = rec["diff"] / rec["rate_b"] if rec["rate_b"] else 5.0
-        out.append(
-            (
-                _TIER_DIFFERENCE + min(rel, 5) * 100,
-                f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
-                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more (95% CI "
-                f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
-                f"{_p(rec['p_holm'])}).",
-            )
-        )
-    lv = compare_latency(src, "security_level", confidence=confidence, alpha=alpha)
-    sig = lv[lv["significant"]]
-    if len(sig):
-        rec = _largest(sig)
-        slow, fast = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
-        d_lo, d_hi = _oriented(rec)
-        out.append(
-            (
-                _TIER_DIFFERENCE - 1,
-                f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
-                f"level {fast} (95% CI {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
-            )
-        )
-    return out

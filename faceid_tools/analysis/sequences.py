@@ -145,43 +145,49 @@ def duplicate_sequences(data: Any) -> pd.DataFrame:
 def duplicate_rate(
     data: Any, by: str | Sequence[str] | None = (), *, confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Downloads repeating a sequence already seen in the group.
+    """Downloads whose bytes an earlier call in the log already received, per group.
 
-    Columns: ``n`` (downloads with a SHA-256), ``distinct``, ``repeats`` (= n − distinct),
-    ``rate`` (repeats / n) with Wilson ``rate_lo``/``rate_hi``.
+    A call's sequence (``seq_sha256``) is a **repeat** when any earlier call in the whole log —
+    any region, any level — received the same bytes (earlier: by ``started_at``, then ``id``); it
+    counts in the group of the repeating call, so the groups' repeats add up to the log's.  A call
+    that downloads the same bytes twice counts once; a download without a ``call_id`` is a call
+    of its own.  Columns: ``n`` (calls' downloads with a SHA-256), ``distinct`` (first receipts,
+    = n − repeats), ``repeats``, ``rate`` (repeats / n) with Wilson ``rate_lo``/``rate_hi``.
     """
     keys = check_keys(by)
     src = resolve(data)
     sel = _selection(keys, not_null=("seq_sha256",))
+    order = ["started_at", "id"]
     if isinstance(src, PandasSource):
-        df = src.select(sel, keys, ["seq_sha256"])
+        df = src.select(sel, keys, ["seq_sha256", "call_id", *order])
+        df = df.sort_values(order, kind="stable")
+        ids = df["call_id"].astype(object)
+        own = pd.Series([f"#row {i}" for i in df.index], index=df.index, dtype=object)
+        caller = ids.where(ids.notna(), own)
+        df = df[~pd.DataFrame({"s": df["seq_sha256"], "c": caller}).duplicated()]
+        df = df.assign(_repeat=df["seq_sha256"].duplicated().to_numpy(dtype="int64"))
         if keys:
-            g = df.groupby(list(keys), dropna=False, sort=False, observed=True)["seq_sha256"]
-            raw = pd.DataFrame({"n": g.size(), "distinct": g.nunique()}).reset_index()
+            g = df.groupby(list(keys), dropna=False, sort=False, observed=True)["_repeat"]
+            raw = pd.DataFrame({"n": g.size(), "repeats": g.sum()}).reset_index()
         else:
-            raw = pd.DataFrame({"n": [len(df)], "distinct": [df["seq_sha256"].nunique()]})
+            raw = pd.DataFrame({"n": [len(df)], "repeats": [int(df["_repeat"].sum())]})
     else:
-        base = src.base_sql(sel, keys, ["seq_sha256"])
+        base = src.base_sql(sel, keys, ["seq_sha256", "call_id", *order])
         group = ", ".join(keys)
         sel_keys = f"{group}, " if keys else ""
-        by_keys = f"GROUP BY {group}" if keys else ""
-        on = " AND ".join([*(f"b.{k} IS NOT DISTINCT FROM h.{k}" for k in keys), "b.hk = h.hk"])
-        # Repeats = Σ (copies − 1) over the SHA-256 values seen more than once in a group; the
-        # candidates come from 64-bit hashes (cheap to group), the count from the exact values.
+        by_keys = f" GROUP BY {group}" if keys else ""
+        caller_sql = "coalesce(call_id, '#row ' || CAST(id AS VARCHAR))"
         raw = src.query(
-            f"WITH b AS (SELECT *, hash(seq_sha256) AS hk FROM ({base})), "
-            f"t AS (SELECT {sel_keys}count(*) AS n FROM b {by_keys}), "
-            f"h AS (SELECT {sel_keys}hk FROM b GROUP BY {sel_keys}hk HAVING count(*) > 1), "
-            f"c AS (SELECT {''.join(f'b.{k}, ' for k in keys)}b.seq_sha256 FROM b JOIN h ON {on}), "
-            f"r AS (SELECT {sel_keys}sum(copies - 1) AS repeats FROM (SELECT {sel_keys}"
-            f"seq_sha256, count(*) AS copies FROM c GROUP BY {sel_keys}seq_sha256) {by_keys}) "
-            f"SELECT {''.join(f't.{k}, ' for k in keys)}t.n, coalesce(r.repeats, 0) AS repeats "
-            "FROM t LEFT JOIN r ON "
-            + (" AND ".join(f"t.{k} IS NOT DISTINCT FROM r.{k}" for k in keys) or "true")
+            f"WITH b AS ({base}), "
+            "u AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256, "
+            f"{caller_sql} ORDER BY started_at, id) AS rc FROM b), "
+            "v AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256 "
+            "ORDER BY started_at, id) AS rs FROM u WHERE rc = 1) "
+            f"SELECT {sel_keys}count(*) AS n, count(*) FILTER (WHERE rs > 1) AS repeats "
+            f"FROM v{by_keys}"
         )
-        raw["distinct"] = raw["n"] - raw["repeats"]
-    raw["repeats"] = raw["n"] - raw["distinct"]
-    raw = raw.astype({"n": "int64", "distinct": "int64", "repeats": "int64"})
+    raw = raw.astype({"n": "int64", "repeats": "int64"})
+    raw["distinct"] = raw["n"] - raw["repeats"]
     totals = _sum_by(
         raw, keys, n=("n", "sum"), distinct=("distinct", "sum"), repeats=("repeats", "sum")
     )

@@ -1,4 +1,4 @@
-"""Combined latency + error tables per group, per hour (drift, incidents) and per day (scale).
+"""Combined latency + error tables per group, per time bucket (drift, incidents) and per day (scale).
 
 Columns of every table here: the keys, then ``n`` (attempts, or calls with ``per="call"``),
 ``errors``, ``error_rate`` with Wilson ``error_rate_lo``/``error_rate_hi``, then ``n_ok``
@@ -34,7 +34,7 @@ from .errors import outcome_counts, selection
 from .intervals import quantile_label, wilson_interval
 from .latency import quantile_ranks
 
-__all__ = ["daily_summary", "hourly_series", "summary_table"]
+__all__ = ["daily_summary", "hourly_series", "summary_table", "time_bucket", "time_series"]
 
 DAILY_KEYS: tuple[str, ...] = ("region", "security_level", "day")
 
@@ -169,6 +169,77 @@ def daily_summary(
     return out
 
 
+#: Pandas frequency of each time bucket.
+_FREQ = {"minute": "min", "hour": "h", "day": "D"}
+#: Longest span (seconds) drawn in minutes, then in hours; anything longer is drawn in days.
+_MAX_MINUTES_SPAN = 3 * 3600
+_MAX_HOURS_SPAN = 7 * 86400
+
+
+def time_bucket(data: Any, *, action: str | None = GRS) -> str:
+    """The time bucket that suits the span of the data: ``minute``, ``hour`` or ``day``.
+
+    Minutes for a span up to 3 hours (at most 180 points), hours up to 7 days (at most 168),
+    days beyond.  The span is read from grouped counts (per day, then per hour), never row by row.
+    """
+    src = resolve(data)
+    sel = Selection(action=action)
+    for key, limit in (("day", _MAX_HOURS_SPAN), ("hour", _MAX_MINUTES_SPAN)):
+        found = _engine.counts(src, sel, [key])
+        buckets = pd.to_numeric(found[key].astype(object), errors="coerce").dropna()
+        if buckets.empty:
+            return "minute"
+        span = (buckets.max() - buckets.min() + 1) * TIME_KEYS[key]
+        if span > limit:
+            return key if key == "day" else "hour"
+    return "minute"
+
+
+def time_series(
+    data: Any,
+    by: str | Sequence[str] | None = (),
+    *,
+    bucket: str | None = None,
+    quantile: float = 0.95,
+    per: Per = "attempt",
+    attempts: Attempts = "all",
+    confidence: float = 0.95,
+    fill: bool = True,
+) -> pd.DataFrame:
+    """Per UTC time bucket (and ``by`` group): error rate and one latency percentile, with CIs.
+
+    ``bucket`` is ``minute``, ``hour`` or ``day``; None picks it from the span of the data
+    (:func:`time_bucket`).  The bucket's start is in the column named after it and
+    ``attrs["bucket"]``.  With ``fill``, buckets without calls inside each group's span get
+    ``n = 0`` rows (NaN estimates), so gaps show as gaps.
+    """
+    src = resolve(data)
+    bucket = bucket or time_bucket(src)
+    if bucket not in _FREQ:
+        raise ValueError(f"bucket must be one of {', '.join(_FREQ)}, got {bucket!r}")
+    keys = [k for k in check_keys(by) if k not in TIME_KEYS]
+    out = summary_table(
+        src,
+        [bucket, *keys],
+        quantiles=(quantile,),
+        per=per,
+        attempts=attempts,
+        confidence=confidence,
+    )
+    if fill and not out.empty:
+        out = _fill_buckets(out, keys, bucket)
+    out.attrs.update(
+        analysis="time_series",
+        by=keys,
+        bucket=bucket,
+        quantile=float(quantile),
+        per=per,
+        confidence=confidence,
+        unit="ms",
+    )
+    return out
+
+
 def hourly_series(
     data: Any,
     by: str | Sequence[str] | None = (),
@@ -179,45 +250,33 @@ def hourly_series(
     confidence: float = 0.95,
     fill: bool = True,
 ) -> pd.DataFrame:
-    """Per UTC hour (and ``by`` group): error rate and one latency percentile, with intervals.
-
-    With ``fill``, hours without calls inside each group's span get ``n = 0`` rows (NaN estimates),
-    so gaps show as gaps.
-    """
-    keys = [k for k in check_keys(by) if k not in TIME_KEYS]
-    out = summary_table(
+    """:func:`time_series` per UTC hour (the ``hour`` column)."""
+    out = time_series(
         data,
-        ["hour", *keys],
-        quantiles=(quantile,),
+        by,
+        bucket="hour",
+        quantile=quantile,
         per=per,
         attempts=attempts,
         confidence=confidence,
+        fill=fill,
     )
-    if fill and not out.empty:
-        out = _fill_hours(out, keys)
-    out.attrs.update(
-        analysis="hourly_series",
-        by=keys,
-        quantile=float(quantile),
-        per=per,
-        confidence=confidence,
-        unit="ms",
-    )
+    out.attrs["analysis"] = "hourly_series"
     return out
 
 
-def _fill_hours(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _fill_buckets(out: pd.DataFrame, keys: list[str], bucket: str) -> pd.DataFrame:
     blocks = out.groupby(keys, dropna=False, sort=False, observed=True) if keys else [((), out)]
     parts = []
     for key, block in blocks:
-        hours = pd.date_range(block["hour"].min(), block["hour"].max(), freq="h")
-        cols: dict[str, Any] = {"hour": hours.astype("datetime64[ns, UTC]")}
+        stamps = pd.date_range(block[bucket].min(), block[bucket].max(), freq=_FREQ[bucket])
+        cols: dict[str, Any] = {bucket: stamps.astype("datetime64[ns, UTC]")}
         key_t = key if isinstance(key, tuple) else (key,)
         for k, v in zip(keys, key_t, strict=True):
-            cols[k] = [v] * len(hours)
+            cols[k] = [v] * len(stamps)
         full = pd.DataFrame(cols)
-        parts.append(full.merge(block, on=["hour", *keys], how="left"))
+        parts.append(full.merge(block, on=[bucket, *keys], how="left"))
     filled = pd.concat(parts, ignore_index=True)
     for c in ("n", "errors", "n_ok"):
         filled[c] = filled[c].fillna(0).astype("int64")
-    return finish_keys(filled[out.columns], [*keys, "hour"])
+    return finish_keys(filled[out.columns], [*keys, bucket])

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from faceid_tools.analysis import SLO, slo_verdicts, top_findings, verdict_matrix
-from faceid_tools.analysis.review import verdict
+from faceid_tools.analysis.decisions import cell_decisions, key_rows, probe_command, probe_plan
+from faceid_tools.analysis.review import calls_needed, verdict
 from faceid_tools.emulator.profile import Profile
 
 from ._logs import draw_log
@@ -54,8 +55,15 @@ def frame() -> pd.DataFrame:
 
 def test_verdicts_per_cell(frame: pd.DataFrame) -> None:
     slo = SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99)
-    out = slo_verdicts(frame, slo)
-    assert len(out) == 3 * 4 * 3  # every region × level × objective, with or without data
+    everything = slo_verdicts(frame, slo)
+    # every region × level × objective, with or without data; then per region, then all calls
+    assert len(everything) == (3 * 4 + 3 + 1) * 3
+    assert list(dict.fromkeys(everything["grain"])) == [
+        "region × security_level",
+        "region",
+        "all calls",
+    ]
+    out = everything[everything["grain"] == "region × security_level"]
     cell = out.set_index(["region", "security_level", "metric"])
     assert cell.loc[("ap-singapore", "1", "p95_latency_ms"), "verdict"] == "pass"
     assert cell.loc[("ap-singapore", "1", "error_rate"), "verdict"] == "pass"
@@ -92,3 +100,146 @@ def test_top_findings_lead_with_the_failures(frame: pd.DataFrame) -> None:
     everything = top_findings(frame, limit=20)
     assert any("Median latency" in f and "ap-bangkok" in f for f in everything)
     assert any("lack the data" in f for f in everything)
+
+
+def test_pooled_rows_leave_the_pooled_keys_empty(frame: pd.DataFrame) -> None:
+    out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
+    region = out[out["grain"] == "region"]
+    assert region["region"].notna().all() and region["security_level"].isna().all()
+    overall = out[out["grain"] == "all calls"]
+    assert overall[["region", "security_level"]].isna().all().all()
+    assert set(overall["metric"]) == {"p95_latency_ms", "error_rate", "integrity_rate"}
+    # a region's pooled calls are the sum of its cells'
+    cells = out[out["grain"] == "region × security_level"]
+    for metric in ("error_rate",):
+        pooled = region[region["metric"] == metric].set_index("region")["n"]
+        summed = cells[cells["metric"] == metric].groupby("region", observed=True)["n"].sum()
+        assert (pooled.sort_index() == summed.sort_index()).all()
+    assert int(overall[overall["metric"] == "error_rate"]["n"].iloc[0]) == int(
+        cells[cells["metric"] == "error_rate"]["n"].sum()
+    )
+    assert slo_verdicts(frame, pooled=False)["grain"].nunique() == 1
+
+
+def test_calls_needed_is_zero_when_decided_and_missing_when_hopeless(frame: pd.DataFrame) -> None:
+    out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
+    decided = out[out["verdict"].astype(str) != "not enough data"]
+    assert (decided["calls_needed"] == 0).all()
+    empty = out[(out["n"] == 0)]
+    assert len(empty) and empty["calls_needed"].isna().all()
+    assert (
+        calls_needed("error_rate", 0.01, 0.001, 0.05, 0.01, False, 100, 100, "not enough data")
+        is None
+    )
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.004, 0.02])
+def test_calls_needed_for_a_rate_decides_at_exactly_that_size(rate: float) -> None:
+    """Wilson at n + calls_needed decides; one call fewer does not (calls = sequences here)."""
+    from faceid_tools.analysis.intervals import wilson_interval
+
+    n = 200
+    lo, hi = wilson_interval(rate * n, n)
+    more = calls_needed(
+        "error_rate", rate, float(lo), float(hi), 0.01, False, n, n, "not enough data"
+    )
+    assert more is not None and more > 0
+
+    def decides(size: int) -> bool:
+        a, b = wilson_interval(rate * size, size)
+        return verdict(float(a), float(b), 0.01) != "not enough data"
+
+    assert decides(n + more) and not decides(n + more - 1)
+
+
+def test_calls_needed_for_the_p95_scales_the_interval() -> None:
+    # estimate 700, upper bound 900 (200 above), threshold 800 (100 above): 4x the successes
+    more = calls_needed(
+        "p95_latency_ms", 700.0, 600.0, 900.0, 800.0, False, 100, 125, "not enough data"
+    )
+    assert more == math.ceil((401 - 100) * 125 / 100)
+    # an unbounded side gives no number
+    assert (
+        calls_needed(
+            "p95_latency_ms", 700.0, 600.0, math.nan, 800.0, False, 30, 30, "not enough data"
+        )
+        is None
+    )
+
+
+def test_calls_needed_predicts_a_decision_on_more_data() -> None:
+    """Draw a log, compute calls_needed for an undecided cell, draw that many more: it decides
+    in most seeds (the estimate moves, so not always)."""
+    profile = Profile.default()
+    decided = 0
+    tried = 0
+    for seed in range(6):
+        small = draw_log(
+            profile,
+            100 + seed,
+            {("ap-singapore", "1"): 150},
+            regions=["ap-singapore"],
+            levels=["1"],
+        )
+        v = slo_verdicts(small, SLO(p95_latency_ms=420.0), by="region", pooled=False)
+        row = v[(v["metric"] == "p95_latency_ms") & (v["region"] == "ap-singapore")].iloc[0]
+        if str(row["verdict"]) != "not enough data" or pd.isna(row["calls_needed"]):
+            continue
+        tried += 1
+        total = 150 + int(row["calls_needed"])
+        big = draw_log(
+            profile,
+            100 + seed,
+            {("ap-singapore", "1"): total},
+            regions=["ap-singapore"],
+            levels=["1"],
+        )
+        again = slo_verdicts(big, SLO(p95_latency_ms=420.0), by="region", pooled=False)
+        mine = again[(again["metric"] == "p95_latency_ms") & (again["region"] == "ap-singapore")]
+        decided += str(mine["verdict"].iloc[0]) != "not enough data"
+    assert tried >= 3
+    assert decided >= tried // 2
+
+
+def test_cell_decisions_name_the_deciding_objective_and_the_grain(frame: pd.DataFrame) -> None:
+    out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
+    cells = cell_decisions(out).set_index(["region", "security_level"])
+    assert len(cells) == 12
+    bangkok = cells.loc[("ap-bangkok", "1")]
+    assert bangkok["verdict"] == "fail" and not bangkok["pooled"]
+    assert "p95 latency" in bangkok["deciding"] and "error rate" in bangkok["deciding"]
+    singapore = cells.loc[("ap-singapore", "1")]
+    assert singapore["verdict"] == "pass"
+    # a cell without calls borrows its region's verdicts, and says so
+    empty = cells.loc[("ap-bangkok", "3")]
+    assert empty["pooled"] and "per region" in empty["detail"]
+    rows = key_rows(out)
+    assert (rows["verdict"].astype(str) != "pass").any()
+    assert set(rows.index) <= set(out.index)
+
+
+def test_probe_command_collects_what_the_open_cells_need(frame: pd.DataFrame) -> None:
+    out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
+    command = probe_command(out, emulator=True, retries=2)
+    assert command is not None and command.startswith("faceid-tools probe --emulator --regions ")
+    cells = out[out["grain"] == "region × security_level"]
+    open_ = cells[(cells["verdict"] == "not enough data") & cells["calls_needed"].notna()]
+    assert f"--per-cell {int(open_['calls_needed'].max())}" in command
+    assert command.endswith("--retries 2")
+    plan = probe_plan(out)
+    assert plan is not None
+    assert plan["calls"] == plan["per_cell"] * len(plan["regions"]) * len(plan["levels"])
+    from faceid_tools.cli import build_parser
+
+    parsed = build_parser().parse_args(command.split()[1:])  # the CLI accepts it as it stands
+    assert parsed.per_cell == int(open_["calls_needed"].max())
+
+
+def test_the_shipped_sample_decides_every_objective_somewhere() -> None:
+    from faceid_tools.report_defaults import default_data
+
+    out = slo_verdicts(default_data())  # the default objectives, untouched
+    decided = out[out["verdict"].astype(str) != "not enough data"]
+    assert set(decided["metric"]) == {"p95_latency_ms", "error_rate", "integrity_rate"}
+    cells = decided[decided["grain"] == "region × security_level"]
+    assert (cells["metric"] == "p95_latency_ms").sum() >= 9

@@ -129,3 +129,44 @@ def test_histograms_use_unit_bins_for_small_integer_ranges() -> None:
     assert entropy["bin_lo"].nunique() <= 7
     with pytest.raises(ValueError, match="unknown sequence property"):
         property_histogram(log(), "seq_colour")
+
+
+def _cross_region_log() -> pd.DataFrame:
+    """One sequence served first in Singapore, then in Bangkok and Hong Kong; one call that
+    downloads its own sequence twice; plain unique sequences in every region."""
+    shared = seqformat.encode(seqformat.generate(2))
+    rows: list[dict[str, object]] = []
+
+    def call(call_id: str, region: str, blob: bytes, minute: int, times: int = 1) -> None:
+        stamp = f"2026-03-01T00:{minute:02d}:00Z"
+        rows.append({**generate(call_id, "2"), "region": region, "started_at": stamp})
+        for _ in range(times):
+            rows.append({**download(call_id, blob), "region": region, "started_at": stamp})
+
+    call("first", "ap-singapore", shared, 1)
+    call("again-bkk", "ap-bangkok", shared, 2)
+    call("again-hkg", "ap-hongkong", shared, 3)
+    call("twice", "ap-hongkong", seqformat.encode(seqformat.generate(2)), 4, times=2)
+    for i, region in enumerate(("ap-bangkok", "ap-hongkong", "ap-singapore") * 2):
+        call(f"u{i}", region, seqformat.encode(seqformat.generate(2)), 10 + i)
+    return schema_frame(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("path", ["pandas", "duckdb"])
+def test_a_repeat_counts_in_the_region_of_the_repeating_call(
+    path: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from ._logs import write_parquet
+
+    frame = _cross_region_log()
+    data = frame if path == "pandas" else write_parquet(frame, tmp_path_factory.mktemp("d") / "ds")
+    overall = duplicate_rate(data)
+    assert (overall["n"].iloc[0], overall["repeats"].iloc[0]) == (10, 2)
+    by_region = duplicate_rate(data, by="region").set_index("region")
+    assert by_region.loc["ap-singapore", "repeats"] == 0  # the first receipt is no repeat
+    assert by_region.loc["ap-bangkok", "repeats"] == 1
+    assert by_region.loc["ap-hongkong", "repeats"] == 1  # its own second download is not one
+    assert by_region["repeats"].sum() == overall["repeats"].iloc[0]
+    assert by_region["n"].sum() == overall["n"].iloc[0]
+    by_level = duplicate_rate(data, by="security_level")
+    assert by_level["repeats"].sum() == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -82,3 +84,29 @@ def test_hourly_series_takes_one_quantile() -> None:
     assert "p95" not in out.columns
     with pytest.raises(ValueError):
         hourly_series(frame, quantile=1.5)
+
+
+@pytest.mark.parametrize(("rate", "expected"), [(5.0, "minute"), (0.01, "hour"), (0.0002, "day")])
+def test_the_bucket_follows_the_span_of_the_data(rate: float, expected: str) -> None:
+    from faceid_tools.analysis import time_bucket, time_series
+
+    frame = draw_log(Profile.default(), 8, 20, rate=rate)  # 240 calls: ~1 min, ~7 h, ~14 d
+    assert time_bucket(frame) == expected
+    series = time_series(frame, by="region", per="call")
+    assert series.attrs["bucket"] == expected and expected in series.columns
+    stamps = series[expected]
+    assert (stamps == stamps.dt.floor({"minute": "min", "hour": "h", "day": "D"}[expected])).all()
+    assert series["n"].sum() == frame["call_id"].nunique()
+    assert stamps.min() <= frame["started_at"].min() and stamps.max() <= frame["started_at"].max()
+
+
+def test_minute_series_agree_on_both_paths(tmp_path: Path) -> None:
+    from faceid_tools.analysis import time_series
+
+    from ._logs import write_parquet
+
+    frame = draw_log(Profile.default(), 9, 30, retries=1, rate=2.0)
+    folder = write_parquet(frame, tmp_path / "ds")
+    a = time_series(frame, by="region", bucket="minute")
+    b = time_series(folder, by="region", bucket="minute")
+    pd.testing.assert_frame_equal(a, b)

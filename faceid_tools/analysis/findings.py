@@ -1,0 +1,229 @@
+"""Product review: the findings that matter most, as short sentences with their intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import Per, resolve
+from .compare import compare_error_rates, compare_latency
+from .review import FAIL, SLO, UNDECIDED, slo_verdicts
+from .sequences import duplicate_sequences, integrity_rate, level_conformance
+
+__all__ = ["top_findings"]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.0f} ms"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _cell(rec: Mapping[Any, Any], keys: Sequence[str]) -> str:
+    parts = []
+    for k in keys:
+        v = rec[k]
+        parts.append(f"level {v}" if k == "security_level" else str(v))
+    return " ".join(parts)
+
+
+# Weight of each kind of finding: a higher tier always comes first; within one, the severity.
+_TIER_FORMAT = 5000  # sequences that break the documented format
+_TIER_SLO = 4000  # SLO failures
+_TIER_SEQUENCES = 3000  # duplicated or corrupted sequences
+_TIER_DIFFERENCE = 2000  # significant differences between regions / levels
+_TIER_UNDECIDED = 1000  # cells without the data for a verdict
+
+_METRIC_TEXT = {
+    "p95_latency_ms": ("p95 latency", _ms),
+    "error_rate": ("Error rate", _pct),
+    "integrity_rate": ("Sequence integrity", _pct),
+}
+
+
+def top_findings(
+    data: Any,
+    slo: SLO | None = None,
+    *,
+    limit: int = 3,
+    per: Per = "call",
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+) -> list[str]:
+    """The findings that matter most, as short sentences, most important first.
+
+    Candidates, in order of weight: sequences that break the documented format, SLO failures
+    (worst cell named), duplicated or corrupted sequences, the largest significant difference
+    between regions in latency and in error rate, the largest significant latency difference
+    between levels, and cells that lack the data for a verdict.  Differences are those whose
+    Holm-adjusted p-value is below ``alpha``; every number comes with its interval.
+    """
+    slo = slo or SLO()
+    src = resolve(data)
+    found: list[tuple[float, str]] = []
+    keys = ["region", "security_level"]
+    verdicts = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence, pooled=False)
+    found += _conformance_findings(src)
+    found += _slo_findings(verdicts, keys)
+    found += _sequence_findings(src, confidence)
+    found += _difference_findings(src, per, confidence, alpha)
+    undecided = verdicts[verdicts["verdict"] == UNDECIDED]
+    cells = undecided[keys].drop_duplicates()
+    if len(cells):
+        total = len(verdicts[keys].drop_duplicates())
+        metrics = ", ".join(
+            _METRIC_TEXT[m][0].lower() for m in sorted(set(undecided["metric"]), key=str)
+        )
+        found.append(
+            (
+                _TIER_UNDECIDED + min(len(cells), 999),
+                f"{len(cells)} of {total} region × level cells lack the data to decide at least "
+                f"one SLO ({metrics}); their intervals straddle the threshold.",
+            )
+        )
+    found.sort(key=lambda f: -f[0])
+    return [text for _, text in found[:limit]]
+
+
+def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[float, str]]:
+    out = []
+    for metric, block in verdicts[verdicts["verdict"] == FAIL].groupby("metric", observed=True):
+        name, fmt = _METRIC_TEXT[str(metric)]
+        recs = block.to_dict("records")
+        higher = recs[0]["objective"] == "≥"
+        worst = min(recs, key=lambda r: r["hi"]) if higher else max(recs, key=lambda r: r["lo"])
+        thr = worst["threshold"]
+        severity = abs(worst["estimate"] - thr) / thr if thr else 1.0
+        total = len(verdicts[verdicts["metric"] == metric])
+        out.append(
+            (
+                _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10),
+                f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
+                f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
+                f"(95% CI {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
+            )
+        )
+    return out
+
+
+def _conformance_findings(src: Any) -> list[tuple[float, str]]:
+    conf = level_conformance(src)
+    out = []
+    for rec in conf[~conf["conforms"]].to_dict("records"):
+        out.append(
+            (
+                _TIER_FORMAT + 100 * rec["violations"] / max(rec["n"], 1),
+                f"Level {rec['security_level']} sequences break the documented format: "
+                f"{rec['violations']:,} of {rec['n']:,} do not carry the light frames / blink "
+                "cues / level that docs/sequence-format.md prescribes.",
+            )
+        )
+    return out
+
+
+def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
+    dups = duplicate_sequences(src)
+    integ = integrity_rate(src, confidence=confidence)
+    n = int(integ["n"].iloc[0]) if len(integ) else 0
+    bad = n - int(integ["verified"].iloc[0]) if n else 0
+    if not len(dups) and not bad:
+        return []
+    parts = []
+    if len(dups):
+        parts.append(
+            f"{len(dups):,} light sequence{'s were' if len(dups) != 1 else ' was'} served to more "
+            f"than one call ({int(dups['calls'].sum()):,} calls)"
+        )
+    if bad:
+        lo, hi = integ["rate_lo"].iloc[0], integ["rate_hi"].iloc[0]
+        parts.append(
+            f"{bad:,} of {n:,} downloads failed their MD5 check (integrity "
+            f"{_pct(1 - bad / n)}, 95% CI {_pct(lo)}–{_pct(hi)})"
+        )
+    text = " and ".join(parts)
+    share = (len(dups) + bad) / max(n, 1)
+    return [(_TIER_SEQUENCES + min(100 * share, 999), text[0].upper() + text[1:] + ".")]
+
+
+def _largest(frame: pd.DataFrame) -> dict[str, Any]:
+    """The row with the largest absolute ``diff``."""
+    i = int(np.argmax(np.abs(frame["diff"].to_numpy(dtype=float))))
+    return {str(k): v for k, v in frame.iloc[i].to_dict().items()}
+
+
+def _oriented(rec: dict[str, Any]) -> tuple[float, float]:
+    """The difference's interval, signed so that the estimate is positive."""
+    if rec["diff"] >= 0:
+        return rec["diff_lo"], rec["diff_hi"]
+    return -rec["diff_hi"], -rec["diff_lo"]
+
+
+def _difference_findings(
+    src: Any, per: Per, confidence: float, alpha: float
+) -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = []
+    lat = compare_latency(src, "region", confidence=confidence, alpha=alpha)
+    sig = lat[lat["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        hi_r, lo_r = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
+        m_hi, m_lo = max(rec["median_a"], rec["median_b"]), min(rec["median_a"], rec["median_b"])
+        d_lo, d_hi = _oriented(rec)
+        rel = abs(rec["diff"]) / m_lo if m_lo else 0.0
+        out.append(
+            (
+                _TIER_DIFFERENCE + min(rel, 5) * 100,
+                f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
+                f"({_ms(m_hi)} vs {_ms(m_lo)}; 95% CI of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
+                f"Holm-adjusted {_p(rec['p_holm'])}).",
+            )
+        )
+    err = compare_error_rates(src, "region", per=per, confidence=confidence, alpha=alpha)
+    sig = err[err["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        if rec["diff"] < 0:
+            rec = {
+                **rec,
+                "a": rec["b"],
+                "b": rec["a"],
+                "rate_a": rec["rate_b"],
+                "rate_b": rec["rate_a"],
+                "diff": -rec["diff"],
+                "diff_lo": -rec["diff_hi"],
+                "diff_hi": -rec["diff_lo"],
+            }
+        unit = "calls" if per == "call" else "attempts"
+        rel = rec["diff"] / rec["rate_b"] if rec["rate_b"] else 5.0
+        out.append(
+            (
+                _TIER_DIFFERENCE + min(rel, 5) * 100,
+                f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
+                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more (95% CI "
+                f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
+                f"{_p(rec['p_holm'])}).",
+            )
+        )
+    lv = compare_latency(src, "security_level", confidence=confidence, alpha=alpha)
+    sig = lv[lv["significant"]]
+    if len(sig):
+        rec = _largest(sig)
+        slow, fast = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
+        d_lo, d_hi = _oriented(rec)
+        out.append(
+            (
+                _TIER_DIFFERENCE - 1,
+                f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
+                f"level {fast} (95% CI {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
+            )
+        )
+    return out
