@@ -107,7 +107,7 @@ def test_every_page_opens_with_its_provenance_not_its_parameters(
     visible = str(seen[page]["visible"])
     for label in ("Data:", "Campaigns:", "Time span:", "Counted:", "Service:", "Toolkit:"):
         assert label in visible, f"{page} lacks the provenance line {label!r}"
-    assert "Data: calls.sqlite" in visible
+    assert f"Data: {default_data().name}" in visible
     assert "DATA =" not in visible and "# Parameters" not in visible
     assert str(default_data().parent) not in str(seen[page]["all"])  # no machine path
     title = visible.index("Product review" if page.startswith("04") else page[:2] + " ·")
