@@ -3,6 +3,7 @@
 Public names (imported lazily so that ``import faceid_tools`` stays cheap)::
 
     from faceid_tools import FaceIDClient, Credential, CallLog, Emulator, load_calls, run_campaign
+    from faceid_tools import FaceIDError   # the root of every error the package raises
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .errors import FaceIDError
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -29,6 +31,7 @@ __all__ = [
     "Credential",
     "Emulator",
     "FaceIDClient",
+    "FaceIDError",
     "__version__",
     "load_calls",
     "run_campaign",

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, seqformat
+from . import seqformat
+from ._version import __version__
 from .calllog.schema import CATEGORIES, INSERT_COLUMNS
 from .emulator.profile import FAULT_CODES, TIMEOUT_CODE, BehaviourModel, Profile
 from .errors import IntegrityError, is_retryable_code

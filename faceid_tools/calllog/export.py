@@ -52,6 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import FaceIDError
 from .parquet import (
     NULL_PARTITION,
     PARTITION,
@@ -118,7 +119,7 @@ _STATISTICS_COLUMNS = [
 ]
 
 
-class ExportError(RuntimeError):
+class ExportError(FaceIDError, RuntimeError):
     """The export cannot proceed; the message names the file (and the row, for bad data)."""
 
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import FaceIDError
 from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made (export's workers do without it)
@@ -73,7 +74,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-class ParquetDatasetError(RuntimeError):
+class ParquetDatasetError(FaceIDError, RuntimeError):
     """A Parquet dataset (or one of its files) cannot be read; the message names the file."""
 
 

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..regions import REGIONS
+from .conventions import ACTIONS, LEVELS, OUTCOMES
+
 SCHEMA_VERSION = 2
 
-#: Categories with fixed order (load_calls makes these pandas categoricals).
-REGION_CATEGORIES = ("ap-bangkok", "ap-hongkong", "ap-singapore")
-LEVEL_CATEGORIES = ("1", "2", "3", "4")
-ACTION_CATEGORIES = (
-    "GenerateReflectSequence",
-    "CreateUploadUrl",
-    "UploadDeviceData",
-    "DownloadSequence",
-)
-OUTCOME_CATEGORIES = (
-    "ok",
-    "api_error",
-    "http_error",
-    "timeout",
-    "network_error",
-    "bad_response",
-    "integrity_error",
-)
+#: Categories with fixed order (load_calls makes these pandas categoricals); the vocabularies
+#: themselves are the writers' conventions.
+REGION_CATEGORIES = REGIONS
+LEVEL_CATEGORIES = LEVELS
+ACTION_CATEGORIES = ACTIONS
+OUTCOME_CATEGORIES = OUTCOMES
 
 
 @dataclass(frozen=True)

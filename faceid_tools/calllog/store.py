@@ -21,7 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from ..errors import CallLogError, ValidationError
+from .conventions import DEFAULT_LOG_PATH
 from .migrations import migrate
 from .schema import INSERT_COLUMNS
 
@@ -29,7 +31,7 @@ __all__ = ["DEFAULT_PATH", "CallLog"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = Path("data") / "calls.sqlite"
+DEFAULT_PATH = DEFAULT_LOG_PATH
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 _COLUMN_SET = frozenset(INSERT_COLUMNS)
 _INSERT_SQL = f"INSERT INTO calls ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
@@ -54,7 +56,7 @@ _VERSION = INSERT_COLUMNS.index("client_version")
 def _check_columns(row: Mapping[str, Any]) -> None:
     unknown = row.keys() - _COLUMN_SET
     if unknown:
-        raise ValueError(f"call log row: unknown column(s) {sorted(unknown)}")
+        raise ValidationError("row", f"unknown call-log column(s) {sorted(unknown)}")
 
 
 _OPEN_LOGS: weakref.WeakSet[CallLog] = weakref.WeakSet()
@@ -84,8 +86,8 @@ class CallLog:
     ) -> None:
         sync = str(synchronous).upper()
         if sync not in _SYNCHRONOUS:
-            raise ValueError(
-                f"synchronous: must be one of {', '.join(_SYNCHRONOUS)} (got {synchronous!r})"
+            raise ValidationError(
+                "synchronous", f"must be one of {', '.join(_SYNCHRONOUS)}", synchronous
             )
         self.path = Path(path)
         self.synchronous = sync
@@ -101,6 +103,12 @@ class CallLog:
         _OPEN_LOGS.add(self)
 
     def _connect(self) -> sqlite3.Connection:
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as exc:  # not SQLite, unreadable, locked for good
+            raise CallLogError(f"{self.path}: cannot open as a call log (SQLite: {exc})") from exc
+
+    def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             ":memory:" if self._memory else str(self.path),
             timeout=self.busy_timeout,
@@ -131,7 +139,7 @@ class CallLog:
     def _connection(self) -> sqlite3.Connection:
         conn = self._conn
         if conn is None:
-            raise ValueError(f"call log {self.path} is closed")
+            raise CallLogError(f"{self.path}: the call log is closed")
         if self._forked:  # carried into a forked child: never share the parent's handle
             self._forked = False
             self._pid = os.getpid()
@@ -186,8 +194,8 @@ class CallLog:
             for row in rows:
                 if isinstance(row, tuple | list):
                     if len(row) != width:
-                        raise ValueError(
-                            f"call log row: {len(row)} values, expected {width} (INSERT_COLUMNS order)"
+                        raise ValidationError(
+                            "row", f"{len(row)} values, expected {width} (INSERT_COLUMNS order)"
                         )
                     yield row
                 elif isinstance(row, Mapping):
@@ -196,7 +204,7 @@ class CallLog:
                         checked = True
                     yield row_values(row)
                 else:
-                    raise TypeError(f"call log row: a mapping or a tuple, not {type(row).__name__}")
+                    raise ValidationError("row", "must be a mapping or a tuple", type(row).__name__)
 
         with self._lock:
             conn = self._connection()

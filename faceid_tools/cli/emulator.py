@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import Any
 
-from ._options import add_profile_option
+from ._options import add_profile_option, port
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +25,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=9000,
         help="port on 127.0.0.1 (0 picks a free one; default 9000)",
     )
@@ -53,21 +52,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..emulator.profile import ProfileError
     from ..emulator.server import Emulator
 
-    try:
-        emu = Emulator(
-            profile=args.profile,
-            seed=args.seed,
-            port=args.port,
-            quota=not args.no_quota,
-            time_scale=args.time_scale,
-        )
-        emu.start()
-    except (ProfileError, OSError, ValueError) as err:
-        print(f"faceid-tools emulator: {err}", file=sys.stderr)
-        return 2
+    emu = Emulator(
+        profile=args.profile,
+        seed=args.seed,
+        port=args.port,
+        quota=not args.no_quota,
+        time_scale=args.time_scale,
+    )
+    emu.start()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -6,14 +6,23 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..report_defaults import (
     DEFAULT_CELL_TIMEOUT,
     default_data,
     default_jobs,
     default_notebooks_dir,
 )
+from ._options import positive_float, positive_int
+
+
+def default_report_data() -> Path:
+    """What ``report`` reads without ``--data``: the default call log (where ``make demo`` and
+    ``probe`` write) when it exists, else the sample data."""
+    return DEFAULT_LOG_PATH if DEFAULT_LOG_PATH.is_file() else default_data()
 
 
 def _ms(text: str) -> float:
@@ -59,7 +68,8 @@ def register(subparsers: Any) -> None:
         "--data",
         metavar="PATH",
         default=None,
-        help=f"call log: a SQLite file or a Parquet dataset folder (default: {default_data()})",
+        help="call log: a SQLite file or a Parquet dataset folder (default: "
+        f"{DEFAULT_LOG_PATH} when it exists, else {default_data()})",
     )
     parser.add_argument(
         "--out",
@@ -82,14 +92,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=DEFAULT_CELL_TIMEOUT,
         metavar="SECONDS",
         help=f"longest time one cell may run (default: {DEFAULT_CELL_TIMEOUT:g})",
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"notebooks executed at once, each in its own kernel (default: {default_jobs()})",
@@ -107,24 +117,20 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import NotebookError, render_reports  # Jupyter loads only when reports are made
+    from ..report import render_reports  # Jupyter loads only when reports are made
 
     parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
     parameters = {k: v for k, v in parameters.items() if v is not None}
     started = time.perf_counter()
-    try:
-        paths = render_reports(
-            args.data,
-            args.out,
-            notebooks_dir=args.notebooks,
-            notebooks=args.only,
-            parameters=parameters,
-            timeout=args.timeout,
-            jobs=args.jobs,
-        )
-    except (NotebookError, FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"faceid-tools report: {exc}", file=sys.stderr)
-        return 1
+    paths = render_reports(  # errors: one line and exit code in cli/errors.py
+        args.data or default_report_data(),
+        args.out,
+        notebooks_dir=args.notebooks,
+        notebooks=args.only,
+        parameters=parameters,
+        timeout=args.timeout,
+        jobs=args.jobs,
+    )
     for path in paths:
         print(path)
     print(f"{len(paths)} report(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
