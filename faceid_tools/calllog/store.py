@@ -56,7 +56,7 @@ _VERSION = INSERT_COLUMNS.index("client_version")
 def _check_columns(row: Mapping[str, Any]) -> None:
     unknown = row.keys() - _COLUMN_SET
     if unknown:
-        raise ValidationError("row", f"unknown call-log column(s) {sorted(unknown)}")
+        raise ValidationError("row", f"unknown column(s) {sorted(unknown)}")
 
 
 _OPEN_LOGS: weakref.WeakSet[CallLog] = weakref.WeakSet()

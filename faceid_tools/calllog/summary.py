@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import CallLogError
 from .migrations import user_version
 
 __all__ = ["LogSummary", "format_summary", "summarize"]
@@ -43,11 +44,14 @@ def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no call log at {file}")
-    conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
     try:
-        return _summarize(conn, str(file), campaign_id)
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            return _summarize(conn, str(file), campaign_id)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CallLogError(f"{file}: not a readable call log (SQLite: {exc})") from exc
 
 
 def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> LogSummary:

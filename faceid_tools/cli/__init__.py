@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from .._version import __version__
-from .errors import OneLineParser, report
+from .errors import OneLineParser, explain
 
 SUBCOMMANDS: tuple[str, ...] = ("emulator", "probe", "simulate", "calls", "export", "report")
 
@@ -42,13 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except (Exception, KeyboardInterrupt) as exc:
-        return report(args.command, exc, args.verbose)
+        return explain(args.command, exc, args.verbose)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from types import FrameType
 from typing import Any
 
 from ._options import add_profile_option, port
+from .errors import BadInput
 
 
 def register(subparsers: Any) -> None:
@@ -61,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         quota=not args.no_quota,
         time_scale=args.time_scale,
     )
-    emu.start()
+    try:
+        emu.start()
+    except OSError as exc:  # the port is taken (or not ours to bind)
+        raise BadInput("--port", f"{exc} (in use? 0 picks a free port)") from exc
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -30,7 +30,7 @@ __all__ = [
     "OneLineParser",
     "WorkFailed",
     "exit_code",
-    "report",
+    "explain",
 ]
 
 EXIT_FAILED = 1
@@ -117,7 +117,7 @@ def _is_service(exc: FaceIDError) -> bool:
     return not isinstance(exc, ValidationError | BadInput | WorkFailed | CallLogError)
 
 
-def report(command: str | None, exc: BaseException, verbose: int) -> int:
+def explain(command: str | None, exc: BaseException, verbose: int) -> int:
     """Print ``exc`` as one line on stderr (its traceback first with ``-vv``); its exit code."""
     if verbose >= 2 and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(exc, file=sys.stderr)

@@ -306,7 +306,7 @@ def test_cli_export(small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "up to date" in capsys.readouterr().out
     state = json.loads((out / STATE_FILE).read_text())
     assert state["rows"] == len(load_calls(small_log))
-    assert main(["export", "--log", str(tmp_path / "nope.sqlite"), "--out", str(out)]) == 1
+    assert main(["export", "--log", str(tmp_path / "nope.sqlite"), "--out", str(out)]) == 2
     assert "nope.sqlite" in capsys.readouterr().err
 
 
