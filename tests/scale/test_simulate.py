@@ -227,7 +227,7 @@ def test_appending_a_second_run_keeps_both(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": -1}, "n must be"),
+        ({"n": -1}, "n: must be"),
         ({"rate": 0.0}, "rate"),
         ({"retries": -1}, "retries"),
         ({"start": "yesterday"}, "ISO-8601"),
