@@ -13,7 +13,6 @@ Each prints one line, ``faceid-tools COMMAND: <what>: <rule>``; the traceback on
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import traceback
 from typing import NoReturn
@@ -123,7 +122,6 @@ def explain(command: str | None, exc: BaseException, verbose: int) -> int:
         traceback.print_exception(exc, file=sys.stderr)
     prog = f"faceid-tools {command}" if command else "faceid-tools"
     print(f"{prog}: {message(exc)}", file=sys.stderr)
-    logging.getLogger("faceid_tools.cli").debug("exit after %s", type(exc).__name__)
     return exit_code(exc)
 
 
