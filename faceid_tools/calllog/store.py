@@ -38,6 +38,12 @@ _INSERT_SQL = f"INSERT INTO calls ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.jo
 _DEFAULTS: dict[str, Any] = {"simulated": 0, "client_version": __version__}
 
 
+#: Every insert column, NULL but for the defaults: a row is this template updated with its values
+#: (one C-level merge; an unknown column shows as a longer dict).
+_TEMPLATE: dict[str, Any] = {name: _DEFAULTS.get(name) for name in INSERT_COLUMNS}
+_WIDTH = len(INSERT_COLUMNS)
+
+
 def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """``row`` as a tuple in ``INSERT_COLUMNS`` order (missing columns are NULL, defaults applied)."""
     get = row.get
@@ -100,6 +106,7 @@ class CallLog:
         self._pid = os.getpid()
         self._forked = False
         self._conn = self._connect()
+        self._cursor = self._conn.cursor()  # one cursor for every insert (none made per row)
         _OPEN_LOGS.add(self)
 
     def _connect(self) -> sqlite3.Connection:
@@ -144,6 +151,7 @@ class CallLog:
             self._forked = False
             self._pid = os.getpid()
             conn = self._conn = self._connect()
+            self._cursor = conn.cursor()
         return conn
 
     def __repr__(self) -> str:
@@ -173,11 +181,21 @@ class CallLog:
 
     def record(self, row: Mapping[str, Any]) -> int:
         """Insert one row (a mapping of column names) and commit; return its ``id``."""
-        _check_columns(row)
-        values = row_values(row)
+        merged = _TEMPLATE.copy()
+        merged.update(row)
+        if len(merged) != _WIDTH:
+            _check_columns(row)
+        if merged["simulated"] is None or merged["client_version"] is None:
+            return self._insert(row_values(row))
+        return self._insert(tuple(merged.values()))
+
+    def _insert(self, values: tuple[Any, ...]) -> int:
         with self._lock:
-            cursor = self._connection().execute(_INSERT_SQL, values)
-        return int(cursor.lastrowid or 0)
+            if self._conn is None or self._forked:
+                self._connection()
+            cursor = self._cursor
+            cursor.execute(_INSERT_SQL, values)
+            return int(cursor.lastrowid or 0)
 
     def record_many(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> int:
         """Insert many rows in one transaction; return how many.
