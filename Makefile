@@ -35,8 +35,13 @@ bench: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m tests.reliability --out docs/reliability.md
 
+# JupyterLab on notebooks/, on loopback, as root (in a container) or as a user; it prints the URL
+# (with its token) to open.  LAB_PORT picks the port (default 8888, the next free one if taken).
+LAB_PORT ?= 8888
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	@echo "JupyterLab on notebooks/ at 127.0.0.1: open the http://127.0.0.1:...?token=... URL it prints"
+	$(BIN)/jupyter lab notebooks/ --ip 127.0.0.1 --port $(LAB_PORT) --no-browser \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean:
 	rm -rf $(VENV) reports/*.html .pytest_cache .mypy_cache .ruff_cache
