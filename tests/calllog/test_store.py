@@ -253,3 +253,15 @@ def test_a_log_carried_into_a_forked_child_reconnects(tmp_path: Path) -> None:
         assert p.exitcode == 0
         log.record(_row(2))  # the parent's connection still works
         assert log.count() == 3
+
+
+def test_a_file_that_is_not_sqlite_is_refused_naming_it(tmp_path: Path) -> None:
+    from faceid_tools import FaceIDError
+    from faceid_tools.errors import CallLogError
+
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not an SQLite file " * 40)
+    with pytest.raises(CallLogError, match=str(junk)) as caught:
+        CallLog(junk)
+    assert isinstance(caught.value, FaceIDError) and isinstance(caught.value, ValueError)
+    assert junk.read_bytes().startswith(b"this is not")  # left as it was

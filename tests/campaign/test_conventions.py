@@ -130,8 +130,8 @@ def test_simulated_retries_wait_as_the_client_does(logs: dict[str, tuple[list, l
     ceiling = conventions.backoff_ceiling(1)
     for r in retried:
         before = first[r["call_id"]]
-        ended = datetime.fromisoformat(before["started_at"]).timestamp() + before["latency_ms"] / 1e3
+        ended = (
+            datetime.fromisoformat(before["started_at"]).timestamp() + before["latency_ms"] / 1e3
+        )
         gap = datetime.fromisoformat(r["started_at"]).timestamp() - ended
         assert -0.002 <= gap <= ceiling + 0.002
-
-

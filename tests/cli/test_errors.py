@@ -125,9 +125,17 @@ def test_bad_arguments_answer_in_one_line(
     tmp_path: Path, args: list[str], argument: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     os.chdir(tmp_path)
-    assert main(args) == 2
+    assert exit_code(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and argument in lines[0], lines
+
+
+def exit_code(args: list[str]) -> int:
+    """``main``'s exit code: returned, or raised by argparse for a usage error."""
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
 
 
 def test_a_failure_during_the_work_exits_1(
