@@ -22,7 +22,6 @@ import requests
 from .._version import __version__
 from ..calllog.conventions import (
     CREATE_UPLOAD_URL,
-    DEFAULT_LOG_PATH,
     DEFAULT_RETRIES,
     DOWNLOAD,
     GENERATE,
@@ -45,6 +44,7 @@ from .attempts import Attempts
 from .envelope import Redactor, parse_envelope, status_error
 from .validate import (
     build_limiters,
+    call_log_of,
     check_action,
     check_id,
     check_level,
@@ -115,20 +115,7 @@ class FaceIDClient:
         self.allow_cross_region = bool(allow_cross_region)
         self._limiters = build_limiters(rate_limit, rate_limiter)
 
-        self._owns_log = False
-        self.log: CallLog | None
-        if log is None or log is True:
-            self.log, self._owns_log = CallLog(DEFAULT_LOG_PATH), True
-        elif log is False:
-            self.log = None
-        elif isinstance(log, CallLog):
-            self.log = log
-        elif isinstance(log, str | os.PathLike):
-            self.log, self._owns_log = CallLog(log), True
-        else:
-            raise ValidationError(
-                "log", "must be None, False, a path or a CallLog", type(log).__name__
-            )
+        self.log, self._owns_log = call_log_of(log)
 
         self._transport = Transport(session)
         self._redact = Redactor(self._secrets)

@@ -6,11 +6,13 @@ field and the rule.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
-from ..calllog.conventions import CREATE_UPLOAD_URL, GENERATE, LEVELS
+from ..calllog.conventions import CREATE_UPLOAD_URL, DEFAULT_LOG_PATH, GENERATE, LEVELS
+from ..calllog.store import CallLog
 from ..errors import ValidationError
 from ..ratelimit import RateLimiter
 from ..redact import strip_query
@@ -20,6 +22,7 @@ from ..retry import RetryPolicy
 __all__ = [
     "COS_REGION_RULE",
     "build_limiters",
+    "call_log_of",
     "check_action",
     "check_id",
     "check_level",
@@ -124,6 +127,19 @@ def endpoint_of(url: object) -> tuple[str, str]:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValidationError("endpoint", "must be scheme://host[:port] with no path or query", url)
     return f"{parts.scheme}://{parts.netloc}/", parts.netloc
+
+
+def call_log_of(log: object) -> tuple[CallLog | None, bool]:
+    """The client's call log and whether the client opened it (and so closes it)."""
+    if log is None or log is True:
+        return CallLog(DEFAULT_LOG_PATH), True
+    if log is False:
+        return None, False
+    if isinstance(log, CallLog):
+        return log, False
+    if isinstance(log, str | os.PathLike):
+        return CallLog(log), True
+    raise ValidationError("log", "must be None, False, a path or a CallLog", type(log).__name__)
 
 
 def retry_policy_of(
