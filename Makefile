@@ -35,11 +35,16 @@ bench: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m tests.reliability --out docs/reliability.md
 
+# JupyterLab on the packaged notebooks, on loopback, as root (in a container) or as a user; it prints
+# the URL (with its token) to open.  LAB_PORT picks the port (default 8888, the next free one if taken).
 # The notebooks' default DATA is ../data/sample/calls.sqlite, as in a folder made by `faceid-tools
 # init`; the link (gitignored, never in the wheel) makes it resolve beside the packaged notebooks too.
+LAB_PORT ?= 8888
 lab: $(STAMP)
 	test -e faceid_tools/data || ln -s ../data faceid_tools/data
-	$(BIN)/jupyter lab faceid_tools/notebooks/
+	@echo "JupyterLab on faceid_tools/notebooks/ at 127.0.0.1: open the http://127.0.0.1:...?token=... URL it prints"
+	$(BIN)/jupyter lab faceid_tools/notebooks/ --ip 127.0.0.1 --port $(LAB_PORT) --no-browser \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean:
 	rm -rf $(VENV) reports/*.html .pytest_cache .mypy_cache .ruff_cache

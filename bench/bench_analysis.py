@@ -241,11 +241,17 @@ def _cached(path: Path, key: str, measure: Any) -> tuple[dict[str, Any], bool]:
     return result, False
 
 
-_PANDAS_CODE = ("faceid_tools/calllog/load.py", "faceid_tools/analysis")
+_PANDAS_CODE = (
+    "faceid_tools/calllog/load.py",
+    "faceid_tools/calllog/frame.py",
+    "faceid_tools/calllog/types.py",
+    "faceid_tools/analysis",
+)
 _EXPORT_CODE = (
-    "faceid_tools/calllog/export.py",
+    "faceid_tools/calllog/export",
     "faceid_tools/calllog/parquet.py",
     "faceid_tools/calllog/schema.py",
+    "faceid_tools/calllog/types.py",
 )
 
 

@@ -5,7 +5,9 @@ Side by side in one run, interleaved in blocks of 100 calls so that they share t
 (a) a raw ``requests.Session().post`` of the same body with fixed headers (no signing, no parsing);
 (b) ``FaceIDClient`` with ``log=False``;
 (c) ``FaceIDClient`` logging every call to SQLite (WAL, ``synchronous=NORMAL``);
-(d) the official SDK (``tencentcloud-sdk-python-intl-en``), unlogged.
+(d) the official SDK (``tencentcloud-sdk-python-intl-en``), unlogged;
+(e) ``FaceIDClient`` logging to a log created before 0.1's schema change (``id ... AUTOINCREMENT``:
+    two pages written per commit instead of one), to show that change side by side.
 
 The server runs in its own process (an asyncio HTTP/1.1 keep-alive responder answering a valid
 ``GenerateReflectSequence`` envelope), so the client process's CPU time (``time.process_time``) is
@@ -133,6 +135,14 @@ def _variants(endpoint: str, log_path: Path) -> dict[str, Callable[[], object]]:
         rate_limit=None,
         retries=0,
     )
+    older = FaceIDClient(
+        "ap-singapore",
+        endpoint=endpoint,
+        credential=cred,
+        log=CallLog(_autoincrement_log(log_path.with_name("older.sqlite"))),
+        rate_limit=None,
+        retries=0,
+    )
     profile = ClientProfile(
         httpProfile=HttpProfile(
             protocol="http", endpoint=endpoint.split("://", 1)[1], keepAlive=True
@@ -152,7 +162,30 @@ def _variants(endpoint: str, log_path: Path) -> dict[str, Callable[[], object]]:
         "b FaceIDClient, log=False": lambda: unlogged.generate_reflect_sequence(URL, MD5, 4),
         "c FaceIDClient, SQLite log": lambda: logged.generate_reflect_sequence(URL, MD5, 4),
         "d official SDK (unlogged)": sdk_call,
+        "e FaceIDClient, SQLite log with AUTOINCREMENT": lambda: older.generate_reflect_sequence(
+            URL, MD5, 4
+        ),
     }
+
+
+def _autoincrement_log(path: Path) -> Path:
+    """An empty log as versions before the one-page commit created it (``AUTOINCREMENT`` ids)."""
+    import sqlite3
+
+    from faceid_tools.calllog import schema
+
+    conn = sqlite3.connect(path)
+    conn.execute(
+        schema.create_table_sql().replace(
+            "INTEGER PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"
+        )
+    )
+    for statement in schema.INDEXES_SQL:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+    conn.commit()
+    conn.close()
+    return path
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -212,6 +245,23 @@ def run(quick: bool = False) -> list[Row]:
     ]
     rows.append(
         Row("client CPU/call", "c − b: logging per call", "µs", overhead, note="target ≤ 60 µs")
+    )
+    older = [
+        e - b
+        for e, b in zip(
+            cpu["e FaceIDClient, SQLite log with AUTOINCREMENT"],
+            cpu["b FaceIDClient, log=False"],
+            strict=True,
+        )
+    ]
+    rows.append(
+        Row(
+            "client CPU/call",
+            "e − b: logging per call, AUTOINCREMENT log",
+            "µs",
+            older,
+            "c − b: logging per call",
+        )
     )
     rows.append(_record_hot_loop(reps, n))
     return rows

@@ -3,6 +3,7 @@
 Public names (imported lazily so that ``import faceid_tools`` stays cheap)::
 
     from faceid_tools import FaceIDClient, Credential, CallLog, Emulator, load_calls, run_campaign
+    from faceid_tools import FaceIDError   # the root of every error the package raises
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .errors import FaceIDError
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -29,6 +31,7 @@ __all__ = [
     "Credential",
     "Emulator",
     "FaceIDClient",
+    "FaceIDError",
     "__version__",
     "load_calls",
     "run_campaign",

@@ -1,30 +1,40 @@
 """``python -m faceid_tools.demo`` (``make demo``): a fresh emulator, a one-minute campaign, reports.
 
 Starts the emulator in-process (real time, default profile), probes all 3 regions × 4 security
-levels at the quota with a progress bar into ``data/demo/calls.sqlite`` (started afresh each
-time), prints the summary and where the log is, then renders the analysis reports from that log.
+levels at the quota with a progress bar into the default call log ``data/calls.sqlite`` (the
+file ``faceid-tools calls`` and ``faceid-tools report`` read without flags), prints the summary and
+where the log is, then renders the analysis reports from that log into ``reports/``.  Each demo
+starts a fresh log; a previous one is kept beside it as ``calls.<time>.sqlite``, never deleted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from .calllog.conventions import DEFAULT_LOG_PATH
 from .campaign import CampaignResult, run_campaign
 
-DEMO_LOG = Path("data/demo/calls.sqlite")
+DEMO_LOG = DEFAULT_LOG_PATH
 #: 12 cells × 24 calls = 288 calls: about a minute at the quota.
 DEMO_PER_CELL = 24
 REPORTS_DIR = Path("reports")
 
 
-def fresh_log(path: Path) -> Path:
-    """Remove a previous demo log (and its WAL files) so each demo starts from nothing."""
+def fresh_log(path: Path) -> Path | None:
+    """Move a previous log at ``path`` (with its WAL files) aside so the demo starts from nothing;
+    return where it was kept (None: there was none).  Nothing is deleted."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        return None
+    kept = path.with_name(f"{path.stem}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}{path.suffix}")
     for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
+        old = Path(f"{path}{suffix}")
+        if old.exists():
+            old.rename(f"{kept}{suffix}")
+    return kept
 
 
 def run_demo_campaign(log: Path, *, per_cell: int, progress: bool) -> CampaignResult:
@@ -56,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip rendering the reports")
     args = parser.parse_args(argv)
 
-    log = fresh_log(args.log)
+    log = args.log
+    kept = fresh_log(log)
+    if kept is not None:
+        print(f"previous log kept as {kept}", file=sys.stderr)
     result = run_demo_campaign(log, per_cell=args.per_cell, progress=not args.quiet)
     print(result.summary.format())
-    print(f"call log: {log.resolve()}")
+    print(f"call log: {log.resolve()} (faceid-tools calls and report read it without flags)")
     if result.interrupted:
         return 130
     if args.no_report:

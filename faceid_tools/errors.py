@@ -1,7 +1,11 @@
 """The exception tree.
 
-Every error the toolkit raises derives from :class:`FaceIDError`, which carries ``code``,
-``message`` and ``request_id`` (``None`` where the service gave none).  Errors inherit twice
+Every error the toolkit raises for its users derives from :class:`FaceIDError` (importable as
+``faceid_tools.FaceIDError``), which carries ``code``, ``message`` and ``request_id`` (``None``
+where the service gave none).  The classes outside this module (``ExportError``,
+``ParquetDatasetError``, ``SchemaTooNewError``, ``CampaignExistsError``, ``UnknownCampaignError``,
+``ProfileError``, ``SequenceFormatError``, ``NotebookError``) derive from it too; the emulator's
+service-error classes, which model the service's answers, stay apart.  Errors inherit twice
 where a builtin fits, so ``except ValueError`` / ``except TimeoutError`` / ``except
 ConnectionError`` work as well as the narrow classes.  No message ever contains a secret.
 """
@@ -27,6 +31,8 @@ class FaceIDError(Exception):
 
     def __str__(self) -> str:
         rid = f" (RequestId {self.request_id})" if self.request_id else ""
+        if self.code == FaceIDError.code:  # no code of its own: the message alone
+            return f"{self.message}{rid}"
         return f"[{self.code}] {self.message}{rid}"
 
     def __repr__(self) -> str:

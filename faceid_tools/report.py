@@ -43,6 +43,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 from nbformat import NotebookNode
 
 from . import packaged
+from .errors import FaceIDError
 from .redact import redact_text
 from .report_defaults import (
     DEFAULT_CELL_TIMEOUT,
@@ -61,7 +62,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LITERAL_TYPES = (str, int, float, bool, type(None))
 
 
-class NotebookError(RuntimeError):
+class NotebookError(FaceIDError, RuntimeError):
     """A notebook could not be prepared or executed; the message names the notebook (and cell)."""
 
     def __init__(self, notebook: str, message: str, *, cell_index: int | None = None) -> None:

@@ -26,6 +26,7 @@ import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .calllog.conventions import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_RETRIES, backoff_ceiling
 from .errors import (
     APIError,
     HTTPStatusError,
@@ -64,9 +65,9 @@ class RetryPolicy:
     - Every attempt is one call-log row; the attempts of a call share its ``call_id``.
     """
 
-    retries: int = 3
-    base: float = 0.2
-    cap: float = 5.0
+    retries: int = DEFAULT_RETRIES
+    base: float = BACKOFF_BASE_S
+    cap: float = BACKOFF_CAP_S
     backoff: Callable[[int], float] | None = None
     random: Callable[[], float] = field(default=_random.random, repr=False)
 
@@ -85,8 +86,7 @@ class RetryPolicy:
         """Seconds to sleep before retry number ``retry`` (1 = the second attempt)."""
         if self.backoff is not None:
             return max(0.0, float(self.backoff(retry)))
-        ceiling = min(self.cap, self.base * (2.0 ** min(retry - 1, 64)))
-        return ceiling * self.random()
+        return backoff_ceiling(retry, self.base, self.cap) * self.random()
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
         """True if ``exc`` on attempt ``attempt`` (1-based) earns another attempt."""

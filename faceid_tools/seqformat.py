@@ -25,6 +25,8 @@ import secrets
 import struct
 from dataclasses import dataclass
 
+from .errors import FaceIDError
+
 MAGIC = b"FRSQ"
 VERSION = 1
 HEADER = struct.Struct(">4sBB16sHH")
@@ -50,7 +52,7 @@ BLINKS_RANGE = (2, 4)  # inclusive, levels 2 and 4
 BLINK_MS_RANGE = (200, 400)
 
 
-class SequenceFormatError(ValueError):
+class SequenceFormatError(FaceIDError, ValueError):
     """The bytes are not a well-formed FRSQ v1 sequence."""
 
 

@@ -1,16 +1,11 @@
-"""Reading the call log into pandas with one set of types, whatever the source.
-
-:func:`apply_types` is the single place where column types are decided (the Parquet loader reuses
-it): ``started_at`` tz-aware UTC; ``region``, ``security_level``, ``action``, ``outcome``
-categoricals with exactly the categories of :data:`~faceid_tools.calllog.schema.CATEGORIES` (values
-outside them become missing); integer columns nullable ``Int64``; ``simulated`` and ``seq_md5_ok``
-nullable ``boolean``; text columns nullable ``string``; real columns ``float64``.
+"""Reading the call log into pandas: :func:`load_calls` reads an SQLite log (through Arrow, in
+bounded chunks, refusing a value that does not fit its column) or an exported Parquet dataset, and
+gives the types of :func:`faceid_tools.calllog.frame.apply_types` either way.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import os
 import sqlite3
 from pathlib import Path
@@ -22,76 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import CallLogError
-from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
+from .frame import apply_types, empty_frame
+from .parquet import load_parquet
+from .schema import CATEGORIES
 from .store import CallLog
+from .types import KINDS, STORED_TYPES
 
 __all__ = ["apply_types", "empty_frame", "load_calls"]
 
-_KINDS = {c.name: c.kind for c in COLUMNS}
-
-
-def _as_category(series: pd.Series, categories: tuple[str, ...]) -> pd.Series:
-    if isinstance(series.dtype, pd.CategoricalDtype) and tuple(series.cat.categories) == categories:
-        return series
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype("Int64").astype("string")  # 4.0 -> "4"
-    values = series.astype("object")
-    values = values.where(values.isin(categories))  # anything outside the categories is missing
-    return pd.Series(
-        pd.Categorical(values, categories=list(categories)), index=series.index, name=series.name
-    )
-
-
-_UTC_US = pd.DatetimeTZDtype("us", "UTC")
-
-
-def _as_utc(series: pd.Series) -> pd.Series:
-    """Tz-aware UTC at microsecond resolution (what the log stores), whatever the input."""
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        out = series.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(series.dtype):
-        out = series.dt.tz_localize("UTC")
-    else:
-        out = pd.to_datetime(series, utc=True, format="ISO8601")
-    return out if out.dtype == _UTC_US else out.astype(_UTC_US)
-
-
-def apply_types(df: pd.DataFrame) -> pd.DataFrame:
-    """Give the call-log columns of ``df`` their types (in place where possible); return ``df``."""
-    for name in df.columns:
-        kind = _KINDS.get(name)
-        if kind is None:
-            continue
-        col = df[name]
-        if kind == "category":
-            df[name] = _as_category(col, CATEGORIES[name])
-        elif kind == "time":
-            df[name] = _as_utc(col)
-        elif kind == "int":
-            df[name] = pd.to_numeric(col, errors="coerce").astype("Int64")
-        elif kind == "float":
-            df[name] = pd.to_numeric(col, errors="coerce").astype("float64")
-        elif kind == "bool":
-            df[name] = pd.to_numeric(col, errors="coerce").astype("Int64").astype("boolean")
-        else:  # str
-            df[name] = col.astype("string")
-    return df
-
-
-def empty_frame() -> pd.DataFrame:
-    """A typed call-log DataFrame with no rows."""
-    return _empty_frame(list(COLUMN_NAMES))
-
 
 _CHUNK_ROWS = 100_000
-_ARROW_IN: dict[str, pa.DataType] = {
-    "str": pa.string(),
-    "category": pa.string(),
-    "time": pa.string(),
-    "int": pa.int64(),
-    "bool": pa.int64(),
-    "float": pa.float64(),
-}
 _TO_PANDAS = {
     pa.int64(): pd.Int64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
@@ -132,7 +67,7 @@ class _Reader:
     def __init__(self, source: str, names: list[str]) -> None:
         self.source = source
         self.names = names
-        self.kinds = ["int" if n in CATEGORIES else _KINDS.get(n, "str") for n in names]
+        self.kinds = ["int" if n in CATEGORIES else KINDS.get(n, "str") for n in names]
         self.id_index = names.index("id") if "id" in names else None
 
     def _refuse(self, column: str, kind: str, value: object, row_id: object) -> CallLogError:
@@ -151,7 +86,7 @@ class _Reader:
                 if pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
                     return arr.cast(pa.int64())
             else:
-                return pa.array(values, type=_ARROW_IN[kind])
+                return pa.array(values, type=STORED_TYPES[kind])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
         for j, value in enumerate(values):
@@ -174,12 +109,12 @@ class _Reader:
             if gc_was_on:
                 gc.enable()
         if not chunks or not chunks[0]:
-            return _empty_frame(names)
+            return empty_frame(names)
         arrays: dict[str, pa.ChunkedArray] = {}
         categoricals: dict[str, Any] = {}
         ids = pa.chunked_array(chunks[self.id_index]) if self.id_index is not None else None
         for name, kind, parts in zip(names, kinds, chunks, strict=True):
-            column = pa.chunked_array(parts, type=_ARROW_IN[kind])
+            column = pa.chunked_array(parts, type=STORED_TYPES[kind])
             if name in CATEGORIES:
                 codes: np.ndarray = column.to_numpy().astype(np.int8)
                 categoricals[name] = pd.Categorical.from_codes(
@@ -211,10 +146,6 @@ class _Reader:
             row_id = ids[pos].as_py() if ids is not None else None
             raise self._refuse(name, "time", text.iloc[pos], row_id)
         return pa.chunked_array([pa.array(parsed, type=pa.timestamp("us", "UTC"))])
-
-
-def _empty_frame(names: list[str]) -> pd.DataFrame:
-    return apply_types(pd.DataFrame({name: pd.Series([], dtype="object") for name in names}))
 
 
 def _select_expr(name: str) -> str:
@@ -256,8 +187,7 @@ def load_calls(
             return _read_guarded(conn, campaign_id, str(source.path))
     path = Path(source)
     if path.is_dir():
-        parquet = importlib.import_module("faceid_tools.calllog.parquet")
-        df = parquet.load_parquet(path)
+        df = load_parquet(path)
         if campaign_id is not None:
             df = df[df["campaign_id"] == campaign_id].reset_index(drop=True)
         return df

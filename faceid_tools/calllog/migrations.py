@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
+from ..errors import FaceIDError
 from . import schema
 
 __all__ = ["MIGRATIONS", "SchemaTooNewError", "migrate", "user_version"]
@@ -19,7 +20,7 @@ __all__ = ["MIGRATIONS", "SchemaTooNewError", "migrate", "user_version"]
 log = logging.getLogger(__name__)
 
 
-class SchemaTooNewError(RuntimeError):
+class SchemaTooNewError(FaceIDError, RuntimeError):
     """The log file was written by a newer faceid-tools (its ``user_version`` is above ours)."""
 
 

@@ -35,7 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .schema import CATEGORIES, COLUMN_NAMES, COLUMNS
+from ..errors import FaceIDError
+from .schema import CATEGORIES, COLUMN_NAMES
+from .types import arrow_schema
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made (export's workers do without it)
     import pandas as pd
@@ -63,25 +65,9 @@ PARTITION = "day"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 STATE_FORMAT = 1
 
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "str": pa.string(),
-    "bool": pa.bool_(),
-    "time": pa.timestamp("us", tz="UTC"),
-    "category": pa.dictionary(pa.int32(), pa.string()),
-}
 
-
-class ParquetDatasetError(RuntimeError):
+class ParquetDatasetError(FaceIDError, RuntimeError):
     """A Parquet dataset (or one of its files) cannot be read; the message names the file."""
-
-
-def arrow_schema() -> pa.Schema:
-    """The Arrow schema of an exported call log (the columns of ``schema.COLUMNS``, in order)."""
-    return pa.schema(
-        [pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name != "id") for c in COLUMNS]
-    )
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -266,7 +252,7 @@ def load_parquet(
     """
     import pyarrow.dataset as pads  # imports pandas
 
-    from .load import apply_types, empty_frame
+    from .frame import apply_types, empty_frame  # pandas: export's workers do without it
 
     names = list(COLUMN_NAMES if columns is None else columns)
     unknown = [c for c in names if c not in COLUMN_NAMES]

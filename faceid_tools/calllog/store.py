@@ -21,7 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from ..errors import CallLogError, ValidationError
+from .conventions import DEFAULT_LOG_PATH
 from .migrations import migrate
 from .schema import INSERT_COLUMNS
 
@@ -29,11 +31,17 @@ __all__ = ["DEFAULT_PATH", "CallLog"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = Path("data") / "calls.sqlite"
+DEFAULT_PATH = DEFAULT_LOG_PATH
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 _COLUMN_SET = frozenset(INSERT_COLUMNS)
 _INSERT_SQL = f"INSERT INTO calls ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 _DEFAULTS: dict[str, Any] = {"simulated": 0, "client_version": __version__}
+
+
+#: Every insert column, NULL but for the defaults: a row is this template updated with its values
+#: (one C-level merge; an unknown column shows as a longer dict).
+_TEMPLATE: dict[str, Any] = {name: _DEFAULTS.get(name) for name in INSERT_COLUMNS}
+_WIDTH = len(INSERT_COLUMNS)
 
 
 def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -54,7 +62,7 @@ _VERSION = INSERT_COLUMNS.index("client_version")
 def _check_columns(row: Mapping[str, Any]) -> None:
     unknown = row.keys() - _COLUMN_SET
     if unknown:
-        raise ValueError(f"call log row: unknown column(s) {sorted(unknown)}")
+        raise ValidationError("row", f"unknown column(s) {sorted(unknown)}")
 
 
 _OPEN_LOGS: weakref.WeakSet[CallLog] = weakref.WeakSet()
@@ -84,8 +92,8 @@ class CallLog:
     ) -> None:
         sync = str(synchronous).upper()
         if sync not in _SYNCHRONOUS:
-            raise ValueError(
-                f"synchronous: must be one of {', '.join(_SYNCHRONOUS)} (got {synchronous!r})"
+            raise ValidationError(
+                "synchronous", f"must be one of {', '.join(_SYNCHRONOUS)}", synchronous
             )
         self.path = Path(path)
         self.synchronous = sync
@@ -98,9 +106,16 @@ class CallLog:
         self._pid = os.getpid()
         self._forked = False
         self._conn = self._connect()
+        self._cursor = self._conn.cursor()  # one cursor for every insert (none made per row)
         _OPEN_LOGS.add(self)
 
     def _connect(self) -> sqlite3.Connection:
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as exc:  # not SQLite, unreadable, locked for good
+            raise CallLogError(f"{self.path}: cannot open as a call log (SQLite: {exc})") from exc
+
+    def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             ":memory:" if self._memory else str(self.path),
             timeout=self.busy_timeout,
@@ -131,11 +146,12 @@ class CallLog:
     def _connection(self) -> sqlite3.Connection:
         conn = self._conn
         if conn is None:
-            raise ValueError(f"call log {self.path} is closed")
+            raise CallLogError(f"{self.path}: the call log is closed")
         if self._forked:  # carried into a forked child: never share the parent's handle
             self._forked = False
             self._pid = os.getpid()
             conn = self._conn = self._connect()
+            self._cursor = conn.cursor()
         return conn
 
     def __repr__(self) -> str:
@@ -165,11 +181,21 @@ class CallLog:
 
     def record(self, row: Mapping[str, Any]) -> int:
         """Insert one row (a mapping of column names) and commit; return its ``id``."""
-        _check_columns(row)
-        values = row_values(row)
+        merged = _TEMPLATE.copy()
+        merged.update(row)
+        if len(merged) != _WIDTH:
+            _check_columns(row)
+        if merged["simulated"] is None or merged["client_version"] is None:
+            return self._insert(row_values(row))
+        return self._insert(tuple(merged.values()))
+
+    def _insert(self, values: tuple[Any, ...]) -> int:
         with self._lock:
-            cursor = self._connection().execute(_INSERT_SQL, values)
-        return int(cursor.lastrowid or 0)
+            if self._conn is None or self._forked:
+                self._connection()
+            cursor = self._cursor
+            cursor.execute(_INSERT_SQL, values)
+            return int(cursor.lastrowid or 0)
 
     def record_many(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> int:
         """Insert many rows in one transaction; return how many.
@@ -186,8 +212,8 @@ class CallLog:
             for row in rows:
                 if isinstance(row, tuple | list):
                     if len(row) != width:
-                        raise ValueError(
-                            f"call log row: {len(row)} values, expected {width} (INSERT_COLUMNS order)"
+                        raise ValidationError(
+                            "row", f"{len(row)} values, expected {width} (INSERT_COLUMNS order)"
                         )
                     yield row
                 elif isinstance(row, Mapping):
@@ -196,7 +222,7 @@ class CallLog:
                         checked = True
                     yield row_values(row)
                 else:
-                    raise TypeError(f"call log row: a mapping or a tuple, not {type(row).__name__}")
+                    raise ValidationError("row", "must be a mapping or a tuple", type(row).__name__)
 
         with self._lock:
             conn = self._connection()

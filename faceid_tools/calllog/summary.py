@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import CallLogError
+from .conventions import GENERATE
 from .migrations import user_version
 
 __all__ = ["LogSummary", "format_summary", "summarize"]
@@ -33,6 +35,13 @@ class LogSummary:
     by_outcome: dict[str, int] = field(default_factory=dict)
     error_codes: dict[str, int] = field(default_factory=dict)
     mean_latency_ms_ok: dict[str, float] = field(default_factory=dict)
+    #: GenerateReflectSequence calls (distinct ``call_id``), and those whose last attempt failed:
+    #: what a campaign's summary calls "calls" and "failed" (``calls`` also counts uploads).
+    generate_calls: int = 0
+    generate_failed: int = 0
+    #: p50 and p99 latency of ok rows per action: order statistics of rank
+    #: :func:`~faceid_tools.analysis.intervals.quantile_rank`, as the analysis estimates them.
+    latency_quantiles_ms_ok: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,11 +52,14 @@ def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no call log at {file}")
-    conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
     try:
-        return _summarize(conn, str(file), campaign_id)
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            return _summarize(conn, str(file), campaign_id)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CallLogError(f"{file}: not a readable call log (SQLite: {exc})") from exc
 
 
 def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> LogSummary:
@@ -85,6 +97,12 @@ def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> 
         )
         if mean is not None
     }
+    generate_calls, generate_failed = conn.execute(
+        "SELECT count(*), coalesce(sum(outcome IS NOT 'ok'), 0) FROM ("
+        "SELECT call_id, outcome, max(attempt) FROM calls "
+        f"{where} {'AND' if where else 'WHERE'} action = ? GROUP BY call_id)",
+        (*params, GENERATE),
+    ).fetchone()
     return LogSummary(
         path=path,
         schema_version=version,
@@ -101,7 +119,36 @@ def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> 
         by_outcome=by("outcome"),
         error_codes=by("error_code", extra="error_code IS NOT NULL"),
         mean_latency_ms_ok=latency,
+        generate_calls=int(generate_calls),
+        generate_failed=int(generate_failed),
+        latency_quantiles_ms_ok=_quantiles(conn, where, params),
     )
+
+
+QUANTILES = {"p50": 0.5, "p99": 0.99}
+
+
+def _quantiles(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> dict[str, Any]:
+    """p50 and p99 of ok rows' latency per action, as order statistics (the analysis's estimate)."""
+    from ..analysis.intervals import quantile_rank  # scipy: loaded only when summarising
+
+    cond = f"{where} {'AND' if where else 'WHERE'} outcome = 'ok' AND latency_ms IS NOT NULL"
+    out: dict[str, dict[str, float]] = {}
+    counts = conn.execute(
+        f"SELECT action, count(*) FROM calls {cond} GROUP BY action ORDER BY action", params
+    ).fetchall()
+    for action, n in counts:
+        out[str(action)] = {
+            name: float(
+                conn.execute(
+                    f"SELECT latency_ms FROM calls {cond} AND action = ? "
+                    "ORDER BY latency_ms LIMIT 1 OFFSET ?",
+                    (*params, action, quantile_rank(int(n), q) - 1),
+                ).fetchone()[0]
+            )
+            for name, q in QUANTILES.items()
+        }
+    return out
 
 
 def _span(first: str | None, last: str | None) -> str:
@@ -133,8 +180,11 @@ def format_summary(s: LogSummary) -> str:
     scope = f", campaign {s.campaign_id}" if s.campaign_id else ""
     lines = [
         f"call log {s.path} (schema v{s.schema_version}{scope})",
-        f"rows: {s.rows:,}   calls: {s.calls:,}   campaigns: {s.campaigns:,}   "
-        f"simulated rows: {s.simulated_rows:,}",
+        f"rows: {s.rows:,}   calls: {s.calls:,} (distinct call_id, uploads included)   "
+        f"campaigns: {s.campaigns:,}   simulated rows: {s.simulated_rows:,}",
+        f"GenerateReflectSequence calls: {s.generate_calls:,}, "
+        f"{s.generate_calls - s.generate_failed:,} ok, {s.generate_failed:,} failed "
+        "(by their last attempt, as a campaign's summary counts them)",
         f"time span: {_span(s.first_started_at, s.last_started_at)}",
     ]
     for title, counts in (
@@ -146,6 +196,12 @@ def format_summary(s: LogSummary) -> str:
     ):
         lines += _table(title, counts, s.rows)
     if s.mean_latency_ms_ok:
-        lines.append("mean latency of ok rows:")
-        lines += [f"  {a}  {ms:,.1f} ms" for a, ms in s.mean_latency_ms_ok.items()]
+        lines.append("latency of ok rows (p50 and p99 are order statistics, as in the analysis):")
+        width = max(map(len, s.mean_latency_ms_ok))
+        for a, ms in s.mean_latency_ms_ok.items():
+            q = s.latency_quantiles_ms_ok.get(a, {})
+            lines.append(
+                f"  {a:<{width}}  mean {ms:,.1f} ms  p50 {q.get('p50', float('nan')):,.1f} ms  "
+                f"p99 {q.get('p99', float('nan')):,.1f} ms"
+            )
     return "\n".join(lines)

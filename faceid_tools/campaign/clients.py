@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..calllog.store import CallLog
 from ..client import FaceIDClient
 from ..regions import DEFAULT_ENDPOINT
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LOG = Path("data/calls.sqlite")
 #: Connections kept per host: enough for the calls in flight at the quota with a slow tail.
 POOL_MAXSIZE = 64
 
@@ -100,7 +100,7 @@ def _open_log(log: Any) -> tuple[CallLog, bool]:
         raise ValueError("a campaign needs a call log (log=False is not allowed): resume reads it")
     if isinstance(log, CallLog):
         return log, False
-    return CallLog(DEFAULT_LOG if log is None else Path(log)), True
+    return CallLog(DEFAULT_LOG_PATH if log is None else Path(log)), True
 
 
 def resolve_target(client_or_endpoint: Any, *, credential: Any = None, log: Any = None) -> Target:

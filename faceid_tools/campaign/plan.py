@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ..calllog.conventions import plan_call_id, plan_index
 from ..regions import REGIONS, SECURITY_LEVELS
 
 
@@ -31,18 +32,9 @@ class PlanEntry:
     level: str
 
 
-def call_id_for(campaign_id: str, index: int) -> str:
-    """The call id of plan index ``index`` (its retries and its sequence download share it)."""
-    return f"{campaign_id}-{index:06d}"
-
-
-def index_of(campaign_id: str, call_id: str) -> int | None:
-    """The plan index a call id names, or None if it is not one of this campaign's plan calls."""
-    prefix = f"{campaign_id}-"
-    if not call_id.startswith(prefix):
-        return None
-    tail = call_id[len(prefix) :]
-    return int(tail) if len(tail) == 6 and tail.isdigit() else None
+#: The call id of a plan index and back (the format is the log's convention).
+call_id_for = plan_call_id
+index_of = plan_index
 
 
 def new_seed() -> int:

@@ -20,13 +20,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..calllog.conventions import DOWNLOAD, GENERATE, plan_index
 from ..errors import is_retryable_code
 from ..retry import RETRYABLE_HTTP_STATUSES
-from .plan import Plan, PlanEntry, index_of
+from .plan import Plan, PlanEntry
 from .store import has_table
 
-GRS = "GenerateReflectSequence"
-DOWNLOAD = "DownloadSequence"
+GRS = GENERATE
 #: Outcomes the client retries whatever the code (transport failures).
 RETRIED_OUTCOMES = frozenset({"timeout", "network_error"})
 
@@ -66,7 +66,7 @@ def call_states(conn: sqlite3.Connection, campaign_id: str) -> dict[int, CallSta
         (campaign_id, GRS, DOWNLOAD),
     ).fetchall()
     for call_id, action, attempt, outcome, code, status in rows:
-        index = index_of(campaign_id, str(call_id))
+        index = plan_index(campaign_id, str(call_id))
         if index is None:
             continue
         st = states[index]

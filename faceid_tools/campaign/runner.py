@@ -27,12 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..calllog.conventions import plan_call_id
 from ..errors import APIError, FaceIDError, IntegrityError
 from ..regions import REGIONS
 from . import device as device_mod
 from .clients import Clients, resolve_target
 from .interrupt import StopControl, sigint_stops
-from .plan import Plan, PlanEntry, call_id_for
+from .plan import Plan, PlanEntry
 from .progress import Progress
 from .resume import completed_indices, pending
 from .schedule import QUOTA, Pacing, pool_size, run_schedule
@@ -125,16 +126,16 @@ class _Run:
     # --- one call ---------------------------------------------------------------------------
 
     def _work(self, entry: PlanEntry) -> None:
-        error = True
+        status = "failed"
         try:
-            error = self._call(entry) != "ok"
+            status = self._call(entry)
         except BaseException:  # never let a worker die silently
             if self.control.abandon.is_set():  # the run has closed its bookkeeping
                 logger.debug("abandoned call %d ended after its run", entry.index, exc_info=True)
             else:
                 logger.exception("campaign call %d failed unexpectedly", entry.index)
         finally:
-            self.progress.call_finished(error=error)
+            self.progress.call_finished(status)
             with self._idle:
                 self.in_flight -= 1
                 self.finished += 1
@@ -144,7 +145,7 @@ class _Run:
     def _call(self, entry: PlanEntry) -> str:
         """Generate, download and verify one plan call; mark it finished; return its status."""
         cid = self.record.campaign_id
-        call_id = call_id_for(cid, entry.index)
+        call_id = plan_call_id(cid, entry.index)
         client = self.clients.for_region(entry.region)
         dev = self.devices[entry.region]
         status: str

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from ..errors import FaceIDError
 from .plan import Plan
 
 SCHEMA_SQL: tuple[str, ...] = (
@@ -84,11 +85,11 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class CampaignExistsError(ValueError):
+class CampaignExistsError(FaceIDError, ValueError):
     """A new campaign was asked for with an id the log already holds."""
 
 
-class UnknownCampaignError(LookupError):
+class UnknownCampaignError(FaceIDError, LookupError):
     """A resume named a campaign the log does not hold."""
 
 

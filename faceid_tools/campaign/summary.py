@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,11 +37,13 @@ def achieved_rate(times: Sequence[float]) -> float:
 
 
 def _quantile(values: list[float], q: float) -> float | None:
+    """The analysis's estimate of the q-quantile of sorted ``values``: the order statistic of rank
+    :func:`~faceid_tools.analysis.intervals.quantile_rank` (no interpolation)."""
     if not values:
         return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+    from ..analysis.intervals import quantile_rank  # scipy: loaded only when a run is summarised
+
+    return values[quantile_rank(len(values), q) - 1]
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Summary:
             + (f", {self.remaining} to resume" if self.remaining else ""),
             f"  this run:    {self.calls} calls ({self.attempts} requests) in {self.elapsed_s:.1f} s,"
             f" {self.achieved_rate:.2f} calls/s, at most {self.max_starts_1s} starts in any 1 s",
-            f"  outcomes:    {self.ok} ok, {self.failed} failed (error rate {self.error_rate:.1%})",
+            f"  outcomes:    {self.ok} ok, {self.failed} failed (error rate {self.error_rate:.1%})"
+            " — calls, by their last GenerateReflectSequence attempt",
         ]
         if self.errors_by_code:
             codes = ", ".join(
@@ -111,6 +113,7 @@ class Summary:
         if self.latency_p50_ms is not None:
             lines.append(
                 f"  latency:     p50 {self.latency_p50_ms:.0f} ms, p99 {self.latency_p99_ms:.0f} ms"
+                " (ok requests; order statistics, as the analysis)"
             )
         for region, why in self.skipped_regions.items():
             lines.append(f"  skipped:     {region}: device data upload failed ({why})")

@@ -1,7 +1,9 @@
 """``faceid-tools``: one entry point, one module per subcommand (each a thin layer over the package).
 
 Each module ``faceid_tools.cli.<name>`` defines ``register(subparsers)`` which adds its parser and
-sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+sets ``func`` to a callable taking the parsed arguments and returning an exit code.  A command
+raises what goes wrong; :mod:`faceid_tools.cli.errors` turns it into one line and an exit code
+(2 bad input, 1 a failure during the work, 130 Ctrl-C; the traceback only with ``-vv``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import argparse
 import importlib
 import importlib.util
 import logging
-import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
+from .errors import OneLineParser, explain
 
 SUBCOMMANDS: tuple[str, ...] = (
     "init",
@@ -31,7 +33,7 @@ def available_subcommands() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="faceid-tools",
         description="Measure Tencent Cloud FaceID GenerateReflectSequence: emulator, probes, analysis, reports.",
     )
@@ -39,21 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
+    )
     for name in available_subcommands():
         importlib.import_module(f"faceid_tools.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # a usage error prints one line and exits 2 here (OneLineParser), as argparse does
     args = build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:
+        return explain(args.command, exc, args.verbose)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
-import sys
 
-from ..calllog.store import DEFAULT_PATH
+from ..calllog.conventions import DEFAULT_LOG_PATH as DEFAULT_PATH
 from ..calllog.summary import format_summary, summarize
 
 
@@ -36,11 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        summary = summarize(args.log, campaign_id=args.campaign)
-    except (FileNotFoundError, sqlite3.DatabaseError) as exc:
-        print(f"faceid-tools calls: {args.log}: {exc}", file=sys.stderr)
-        return 2
+    summary = summarize(args.log, campaign_id=args.campaign)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import Any
 
-from ._options import add_profile_option
+from ._options import add_profile_option, port
+from .errors import BadInput
 
 
 def register(subparsers: Any) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=9000,
         help="port on 127.0.0.1 (0 picks a free one; default 9000)",
     )
@@ -54,21 +54,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..emulator.profile import ProfileError
     from ..emulator.server import Emulator
 
+    emu = Emulator(
+        profile=args.profile,
+        seed=args.seed,
+        port=args.port,
+        quota=not args.no_quota,
+        time_scale=args.time_scale,
+    )
     try:
-        emu = Emulator(
-            profile=args.profile,
-            seed=args.seed,
-            port=args.port,
-            quota=not args.no_quota,
-            time_scale=args.time_scale,
-        )
         emu.start()
-    except (ProfileError, OSError, ValueError) as err:
-        print(f"faceid-tools emulator: {err}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # the port is taken (or not ours to bind)
+        raise BadInput("--port", f"{exc} (in use? 0 picks a free port)") from exc
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

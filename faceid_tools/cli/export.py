@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, Any
+
+from ..calllog.conventions import DEFAULT_LOG_PATH
+from ._options import positive_int
+from .errors import WorkFailed
 
 if TYPE_CHECKING:
     from ..calllog.export import ExportResult
@@ -25,9 +28,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--log",
-        default="data/calls.sqlite",
+        default=str(DEFAULT_LOG_PATH),
         metavar="PATH",
-        help="call log (SQLite) to read (default data/calls.sqlite)",
+        help=f"call log (SQLite) to read (default {DEFAULT_LOG_PATH})",
     )
     parser.add_argument(
         "--out",
@@ -37,7 +40,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="processes for large exports (default: CPU count, at most 4; 1 = this process only)",
@@ -52,21 +55,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..calllog.export import ExportError, export
+    from ..calllog.export import export
     from ..calllog.parquet import ParquetDatasetError, verify_dataset
 
-    try:
-        result = export(args.log, args.out, workers=args.workers)
-    except (ExportError, ValueError) as exc:
-        print(f"faceid-tools export: {exc}", file=sys.stderr)
-        return 1
+    result = export(args.log, args.out, workers=args.workers)
     _report(args.out, result)
     if args.verify:
         try:
             check = verify_dataset(args.out)
-        except ParquetDatasetError as exc:
-            print(f"faceid-tools export: {exc}", file=sys.stderr)
-            return 1
+        except ParquetDatasetError as exc:  # damage found by the check: the work failed
+            raise WorkFailed(exc.message) from exc
         print(
             f"{args.out}: verified {check.rows:,} rows in {check.files} file(s), "
             f"{check.bytes / 2**20:,.1f} MiB: every page CRC and footer digest matches"

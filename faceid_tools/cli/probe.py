@@ -8,10 +8,17 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..regions import REGIONS, SECURITY_LEVELS
-from ._options import add_profile_option
+from ._options import (
+    add_profile_option,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from .errors import BadInput
 
-DEFAULT_LOG = "data/calls.sqlite"
+DEFAULT_LOG = str(DEFAULT_LOG_PATH)
 
 
 def register(subparsers: Any) -> None:
@@ -58,21 +65,21 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--per-cell",
-        type=int,
+        type=positive_int,
         default=10,
         metavar="N",
         help="calls per region × level cell (default: 10)",
     )
     parser.add_argument(
         "--rate",
-        type=float,
+        type=positive_float,
         default=5.0,
         metavar="R",
         help="calls started per second (default: 5.0, the quota; a small margin is kept under it)",
     )
     parser.add_argument(
         "--quota",
-        type=float,
+        type=positive_float,
         default=5.0,
         metavar="Q",
         help="requests/s the service allows for GenerateReflectSequence (default: 5; change only"
@@ -88,14 +95,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--retries",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="extra attempts per call on retryable failures, each paced like a call (default: 0)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=10.0,
         metavar="S",
         help="seconds before one request times out (default: 10)",
@@ -143,7 +150,7 @@ def register(subparsers: Any) -> None:
 def _target(args: argparse.Namespace) -> Iterator[Any]:
     if not args.emulator:
         if args.profile:
-            raise SystemExit("--profile needs --emulator")
+            raise BadInput("--profile", "needs --emulator (a profile drives the emulator only)")
         yield args.endpoint
         return
     from ..emulator.server import Emulator
@@ -155,35 +162,28 @@ def _target(args: argparse.Namespace) -> Iterator[Any]:
 
 def main(args: argparse.Namespace) -> int:
     from ..campaign import run_campaign
-    from ..campaign.store import UnknownCampaignError
 
-    if args.per_cell < 1:
-        raise SystemExit("--per-cell must be at least 1")
     device_data = None
     if args.device_data:
         device_data = {region: (url, md5) for region, url, md5 in args.device_data}
     with _target(args) as target:
-        try:
-            result = run_campaign(
-                target,
-                regions=tuple(args.regions),
-                levels=tuple(args.levels),
-                per_cell=args.per_cell,
-                rate=args.rate,
-                log=args.log,
-                device_data=device_data,
-                campaign_id=args.resume or args.campaign_id,
-                resume=args.resume is not None,
-                progress=not args.quiet,
-                retries=args.retries,
-                seed=args.seed,
-                timeout=args.timeout,
-                quota=args.quota,
-                margin=None if args.margin_ms is None else args.margin_ms / 1000.0,
-            )
-        except UnknownCampaignError as exc:  # e.g. killed before the campaign was stored
-            print(f"faceid-tools probe: {exc}", file=sys.stderr)
-            return 2
+        result = run_campaign(
+            target,
+            regions=tuple(args.regions),
+            levels=tuple(args.levels),
+            per_cell=args.per_cell,
+            rate=args.rate,
+            log=args.log,
+            device_data=device_data,
+            campaign_id=args.resume or args.campaign_id,
+            resume=args.resume is not None,
+            progress=not args.quiet,
+            retries=args.retries,
+            seed=args.seed,
+            timeout=args.timeout,
+            quota=args.quota,
+            margin=None if args.margin_ms is None else args.margin_ms / 1000.0,
+        )
     print(result.summary.format())
     print(f"log: {result.log_path}")
     if result.summary.remaining:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
+from ._options import positive_float, positive_int
 
 
 def _ms(text: str) -> float:
@@ -83,14 +84,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=DEFAULT_CELL_TIMEOUT,
         metavar="SECONDS",
         help=f"longest time one cell may run (default: {DEFAULT_CELL_TIMEOUT:g})",
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"notebooks executed at once, each in its own kernel (default: {default_jobs()})",
@@ -117,7 +118,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import NotebookError, check_kernel, render_reports  # Jupyter loads only now
+    from ..report import check_kernel, render_reports  # Jupyter loads only when reports are made
 
     if args.kernel is not None:
         try:
@@ -128,24 +129,22 @@ def run(args: argparse.Namespace) -> int:
     parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
     parameters = {k: v for k, v in parameters.items() if v is not None}
     started = time.perf_counter()
-    try:
-        notebooks = choose_notebooks(args.notebooks)
-        data = choose_data(args.data)
-        print(f"notebooks: {notebooks.origin}", file=sys.stderr)
-        print(f"data: {data.origin}", file=sys.stderr)
-        paths = render_reports(
-            data.path,
-            args.out,
-            notebooks_dir=notebooks.path,
-            notebooks=args.only,
-            parameters=parameters,
-            timeout=args.timeout,
-            jobs=args.jobs,
-            kernel=args.kernel,
-        )
-    except (NotebookError, OSError, ValueError, TypeError) as exc:
-        print(f"faceid-tools report: {exc}", file=sys.stderr)
-        return 1
+    if args.kernel is not None:
+        check_kernel(args.kernel)  # errors: one line and exit code in cli/errors.py
+    notebooks = choose_notebooks(args.notebooks)
+    data = choose_data(args.data)
+    print(f"notebooks: {notebooks.origin}", file=sys.stderr)
+    print(f"data: {data.origin}", file=sys.stderr)
+    paths = render_reports(
+        data.path,
+        args.out,
+        notebooks_dir=notebooks.path,
+        notebooks=args.only,
+        parameters=parameters,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        kernel=args.kernel,
+    )
     for path in paths:
         print(path)
     print(f"{len(paths)} report(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
-from ._options import add_profile_option
+from ._options import add_profile_option, non_negative_int, positive_float
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +24,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "-n", "--calls", type=int, required=True, metavar="N", help="number of calls to draw"
+        "-n",
+        "--calls",
+        type=non_negative_int,
+        required=True,
+        metavar="N",
+        help="number of calls to draw",
     )
     parser.add_argument(
         "--log",
@@ -46,14 +50,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--rate",
-        type=float,
+        type=positive_float,
         default=5.0,
         metavar="R",
         help="calls started per second of virtual time (default 5, the action's quota)",
     )
     parser.add_argument(
         "--retries",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="K",
         help="extra attempts for a retryable error (InternalError, ServiceUnavailable); default 0",
@@ -68,24 +72,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..emulator.profile import ProfileError
     from ..simulate import simulate
 
     t0 = time.perf_counter()
-    try:
-        rows = simulate(
-            args.calls,
-            args.log,
-            profile=args.profile,
-            seed=args.seed,
-            start=args.start,
-            rate=args.rate,
-            retries=args.retries,
-            campaign_id=args.campaign_id,
-        )
-    except (ValueError, ProfileError, FileNotFoundError) as exc:
-        print(f"faceid-tools simulate: {exc}", file=sys.stderr)
-        return 2
+    rows = simulate(
+        args.calls,
+        args.log,
+        profile=args.profile,
+        seed=args.seed,
+        start=args.start,
+        rate=args.rate,
+        retries=args.retries,
+        campaign_id=args.campaign_id,
+    )
     seconds = time.perf_counter() - t0
     print(
         f"wrote {rows:,} rows ({args.calls:,} calls, simulated=1) to {args.log} in {seconds:.1f} s"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from ..errors import FaceIDError
 from ..regions import QUOTAS, REGIONS, SECURITY_LEVELS
 
 Z99 = float(norm.ppf(0.99))
@@ -39,7 +40,7 @@ FAULT_CODES: tuple[str, ...] = (
 TIMEOUT_CODE = "FailedOperation.DownLoadTimeoutError"
 
 
-class ProfileError(ValueError):
+class ProfileError(FaceIDError, ValueError):
     """The profile file breaks a rule; the message names the key."""
 
 

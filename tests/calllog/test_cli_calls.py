@@ -72,3 +72,34 @@ def test_not_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     junk.write_bytes(b"this is not sqlite" * 100)
     assert main(["calls", "--log", str(junk)]) == 2
     assert "junk.sqlite" in capsys.readouterr().err
+
+
+def test_counts_and_quantiles_mean_what_the_campaign_and_analysis_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``calls`` counts GenerateReflectSequence calls by their last attempt (as a campaign's
+    summary does) apart from every distinct call_id, and its p50/p99 are the analysis's order
+    statistics (no interpolation)."""
+    from faceid_tools.analysis.intervals import quantile_rank
+    from faceid_tools.calllog.summary import summarize
+    from faceid_tools.simulate import simulate
+
+    path = tmp_path / "sim.sqlite"
+    simulate(97, path, seed=5, retries=2, profile="high-latency")
+    with CallLog(path) as log:  # an upload, as a campaign makes one per region
+        log.record({"call_id": "upload-1", "action": "UploadDeviceData", "outcome": "ok"})
+    s = summarize(path)
+    assert s.calls == 98 and s.generate_calls == 97
+    from faceid_tools.calllog.load import load_calls
+
+    df = load_calls(path)
+    grs = df[df["action"] == "GenerateReflectSequence"]
+    last = grs.sort_values("attempt").groupby("call_id").tail(1)
+    assert s.generate_failed == int((last["outcome"] != "ok").sum())
+    ok = sorted(grs.loc[grs["outcome"] == "ok", "latency_ms"])
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        expected = ok[quantile_rank(len(ok), q) - 1]
+        assert s.latency_quantiles_ms_ok["GenerateReflectSequence"][name] == expected
+    assert main(["calls", "--log", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"GenerateReflectSequence calls: 97, {97 - s.generate_failed} ok" in out

@@ -14,6 +14,7 @@ from faceid_tools import __version__
 from faceid_tools.calllog import schema
 from faceid_tools.calllog.migrations import SchemaTooNewError
 from faceid_tools.calllog.store import CallLog
+from faceid_tools.errors import ValidationError
 
 
 def _row(i: int = 0, **extra: Any) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def test_record_many_takes_mappings_and_tuples_in_one_transaction(tmp_path: Path
         with pytest.raises(ValueError, match="values, expected"):
             log.record_many([_row(200), (1, 2, 3), _row(201)])
         assert log.count() == 101
-        with pytest.raises(TypeError):
+        with pytest.raises(ValidationError):
             log.record_many([_row(300), 42])  # type: ignore[list-item]
         assert log.count() == 101
     ids = [r[0] for r in _read(path, "SELECT call_id FROM calls ORDER BY id")]
@@ -252,3 +253,15 @@ def test_a_log_carried_into_a_forked_child_reconnects(tmp_path: Path) -> None:
         assert p.exitcode == 0
         log.record(_row(2))  # the parent's connection still works
         assert log.count() == 3
+
+
+def test_a_file_that_is_not_sqlite_is_refused_naming_it(tmp_path: Path) -> None:
+    from faceid_tools import FaceIDError
+    from faceid_tools.errors import CallLogError
+
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not an SQLite file " * 40)
+    with pytest.raises(CallLogError, match=str(junk)) as caught:
+        CallLog(junk)
+    assert isinstance(caught.value, FaceIDError) and isinstance(caught.value, ValueError)
+    assert junk.read_bytes().startswith(b"this is not")  # left as it was

@@ -110,7 +110,7 @@ def test_probe_with_its_own_emulator(tmp_path: Path) -> None:
 
 
 def test_demo_runs_a_fresh_campaign_each_time(tmp_path: Path) -> None:
-    log = tmp_path / "demo" / "calls.sqlite"
+    log = tmp_path / "data" / "calls.sqlite"
     with CampaignStore(log) as store:  # what a previous demo left behind
         store.create(
             "old", Plan(per_cell=1, seed=1), retries=0, device_data="upload", endpoint=None
@@ -134,6 +134,11 @@ def test_demo_runs_a_fresh_campaign_each_time(tmp_path: Path) -> None:
     (cid,) = conn.execute("SELECT campaign_id FROM campaigns").fetchone()
     assert cid != "old" and conn.execute("SELECT COUNT(*) FROM campaigns").fetchone() == (1,)
     conn.close()
+    kept = [p for p in log.parent.glob("calls.*.sqlite")]  # the previous log, moved aside
+    assert len(kept) == 1 and "previous log kept as" in out.stderr
+    old = sqlite3.connect(kept[0])
+    assert old.execute("SELECT campaign_id FROM campaigns").fetchall() == [("old",)]
+    old.close()
 
 
 def probe_env_plain() -> dict[str, str]:

@@ -51,6 +51,7 @@ def test_summary_counts_every_kind_of_result(tmp_path: Path) -> None:
     assert s.max_starts_1s == 6
     assert s.remaining == 6
     assert s.latency_p50_ms == pytest.approx(100)  # 100, 100, 100, 200, 300
+    assert s.latency_p99_ms == 300  # the order statistic of rank ceil(0.99 n), as the analysis
     text = s.format()
     assert (
         "6 to resume" in text
@@ -92,3 +93,13 @@ def test_duplicates_from_a_dataframe(tmp_path: Path) -> None:
 def test_duplicates_need_a_log(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         find_duplicates(tmp_path / "missing.sqlite")
+
+
+def test_progress_bar_counts_what_the_summary_counts() -> None:
+    """``failed`` = the summary's failed calls; ``bad_seq`` = its MD5 and download failures."""
+    from faceid_tools.campaign.progress import Progress
+
+    bar = Progress(6, enabled=False, desc="c1")
+    for status in ("ok", "api_error", "failed", "integrity_error", "download_failed", "ok"):
+        bar.call_finished(status)
+    assert (bar.done, bar.failed, bar.bad_sequences) == (6, 2, 2)

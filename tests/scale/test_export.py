@@ -40,7 +40,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_round_trip_keeps_every_value_and_type(
     small_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(export_module, "ROW_GROUP_ROWS", 1500)
+    monkeypatch.setattr(export_module.convert, "ROW_GROUP_ROWS", 1500)
     out = tmp_path / "ds"
     result = export(small_log, out, chunk_rows=997)
     groups = [pq.ParquetFile(f).metadata.num_row_groups for f in dataset_files(out)]
@@ -306,7 +306,7 @@ def test_cli_export(small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "up to date" in capsys.readouterr().out
     state = json.loads((out / STATE_FILE).read_text())
     assert state["rows"] == len(load_calls(small_log))
-    assert main(["export", "--log", str(tmp_path / "nope.sqlite"), "--out", str(out)]) == 1
+    assert main(["export", "--log", str(tmp_path / "nope.sqlite"), "--out", str(out)]) == 2
     assert "nope.sqlite" in capsys.readouterr().err
 
 

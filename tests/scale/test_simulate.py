@@ -227,7 +227,7 @@ def test_appending_a_second_run_keeps_both(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": -1}, "n must be"),
+        ({"n": -1}, "n: must be"),
         ({"rate": 0.0}, "rate"),
         ({"retries": -1}, "retries"),
         ({"start": "yesterday"}, "ISO-8601"),
@@ -255,9 +255,13 @@ def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "50 calls" in out and str(path) in out
     assert len([r for r in rows(path) if r["action"] == GRS]) == 50
     missing = tmp_path / "missing.toml"
-    assert main(["simulate", "-n", "5", "--log", str(path), "--profile", str(missing)]) == 2
+    with pytest.raises(SystemExit) as usage:  # argparse's usage error: one line, exit 2
+        main(["simulate", "-n", "5", "--log", str(path), "--profile", str(missing)])
+    assert usage.value.code == 2
     assert "missing.toml" in capsys.readouterr().err
-    assert main(["simulate", "-n", "5", "--log", str(path), "--rate", "-1"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["simulate", "-n", "5", "--log", str(path), "--rate", "-1"])
+    assert usage.value.code == 2
     assert "rate" in capsys.readouterr().err
 
 

@@ -1,0 +1,154 @@
+"""What a call-log row says, written once for every writer: the client, the campaign runner and
+``simulate``.
+
+* the default log file (:data:`DEFAULT_LOG_PATH`, relative to the working directory);
+* the vocabularies: actions, security levels, outcome classes (and which failure is which);
+* the client's own error messages (what the service says is logged as the service said it);
+* the call-id formats: a fresh UUID4 for a lone call, ``<campaign_id>-<index>`` (zero-padded to
+  at least :data:`CALL_INDEX_DIGITS` digits) for the calls of a plan;
+* the retry back-off defaults (full jitter: retry ``n`` waits ``U(0, min(cap, base * 2**(n-1)))``);
+* the ``started_at`` text format (UTC ISO-8601 with microseconds and ``+00:00``).
+
+It imports nothing heavier than :mod:`faceid_tools.errors`, so any module may use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import (
+    APIError,
+    FaceIDError,
+    HTTPStatusError,
+    IntegrityError,
+    NetworkError,
+    RequestTimeoutError,
+)
+
+__all__ = [
+    "ACTIONS",
+    "BACKOFF_BASE_S",
+    "BACKOFF_CAP_S",
+    "CALL_INDEX_DIGITS",
+    "CREATE_UPLOAD_URL",
+    "DEFAULT_LOG_PATH",
+    "DEFAULT_RETRIES",
+    "DOWNLOAD",
+    "GENERATE",
+    "LEVELS",
+    "OUTCOMES",
+    "UPLOAD",
+    "backoff_ceiling",
+    "integrity_message",
+    "iso_utc",
+    "new_call_id",
+    "outcome_of",
+    "plan_call_id",
+    "plan_index",
+]
+
+#: The call log every command reads and writes unless told otherwise (under the working directory).
+DEFAULT_LOG_PATH = Path("data") / "calls.sqlite"
+
+# --- vocabularies -------------------------------------------------------------------------------
+
+GENERATE = "GenerateReflectSequence"
+CREATE_UPLOAD_URL = "CreateUploadUrl"
+UPLOAD = "UploadDeviceData"  #: the HTTP PUT of the device data to its presigned link
+DOWNLOAD = "DownloadSequence"  #: the HTTP GET of a light sequence
+ACTIONS: tuple[str, ...] = (GENERATE, CREATE_UPLOAD_URL, UPLOAD, DOWNLOAD)
+
+#: Security levels as the API takes them and the log stores them.
+LEVELS: tuple[str, ...] = ("1", "2", "3", "4")
+
+OK = "ok"
+API_ERROR = "api_error"
+HTTP_ERROR = "http_error"
+TIMEOUT = "timeout"
+NETWORK_ERROR = "network_error"
+BAD_RESPONSE = "bad_response"
+INTEGRITY_ERROR = "integrity_error"
+OUTCOMES: tuple[str, ...] = (
+    OK,
+    API_ERROR,
+    HTTP_ERROR,
+    TIMEOUT,
+    NETWORK_ERROR,
+    BAD_RESPONSE,
+    INTEGRITY_ERROR,
+)
+
+
+def outcome_of(exc: FaceIDError | None) -> str:
+    """The ``outcome`` of an attempt that ended with ``exc`` (None: it succeeded)."""
+    if exc is None:
+        return OK
+    if isinstance(exc, APIError):
+        return API_ERROR
+    if isinstance(exc, HTTPStatusError):
+        return HTTP_ERROR
+    if isinstance(exc, RequestTimeoutError):
+        return TIMEOUT
+    if isinstance(exc, NetworkError):
+        return NETWORK_ERROR
+    if isinstance(exc, IntegrityError):
+        return INTEGRITY_ERROR
+    return BAD_RESPONSE
+
+
+# --- the client's messages ----------------------------------------------------------------------
+
+_INTEGRITY = "light sequence from {host} hashes to {actual}, expected {expected}"
+
+
+def integrity_message(host: str, actual: str, expected: str) -> str:
+    """``error_message`` of a download whose bytes do not hash to the MD5 the service gave."""
+    return _INTEGRITY.format(host=host, actual=actual, expected=expected)
+
+
+# --- call ids -----------------------------------------------------------------------------------
+
+#: A plan call's index is zero-padded to at least this many digits.
+CALL_INDEX_DIGITS = 6
+
+
+def new_call_id() -> str:
+    """The id of a call nobody named (a random UUID4)."""
+    return str(uuid.uuid4())
+
+
+def plan_call_id(campaign_id: str, index: int, digits: int = CALL_INDEX_DIGITS) -> str:
+    """The id of call ``index`` of a campaign's plan (its retries and its download share it)."""
+    return f"{campaign_id}-{index:0{max(digits, CALL_INDEX_DIGITS)}d}"
+
+
+def plan_index(campaign_id: str, call_id: str) -> int | None:
+    """The plan index a call id names, or None if it is not one of this campaign's plan calls."""
+    prefix = f"{campaign_id}-"
+    if not call_id.startswith(prefix):
+        return None
+    tail = call_id[len(prefix) :]
+    return int(tail) if len(tail) >= CALL_INDEX_DIGITS and tail.isdigit() else None
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+#: Extra attempts the client makes by default (campaigns measure raw rates with 0).
+DEFAULT_RETRIES = 3
+BACKOFF_BASE_S = 0.2
+BACKOFF_CAP_S = 5.0
+
+
+def backoff_ceiling(retry: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
+    """The longest wait before retry ``retry`` (1 = the second attempt); the wait is U(0, this)."""
+    return min(cap, base * (2.0 ** min(retry - 1, 64)))
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+def iso_utc(ts: float) -> str:
+    """``started_at`` of a Unix time: ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
