@@ -133,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         check_kernel(args.kernel)  # errors: one line and exit code in cli/errors.py
     notebooks = choose_notebooks(args.notebooks)
     data = choose_data(args.data)
+    if not data.path.exists():  # before any other line, so bad input stays one line
+        raise FileNotFoundError(f"call log not found: {data.path}")
     print(f"notebooks: {notebooks.origin}", file=sys.stderr)
     print(f"data: {data.origin}", file=sys.stderr)
     paths = render_reports(
