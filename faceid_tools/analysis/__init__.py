@@ -35,6 +35,9 @@ Review (:mod:`.review`)
     slo_verdicts       pass / fail / not enough data per region × level, decided by the interval
     verdict_matrix     the verdicts as a region × level table
     top_findings       the most important findings as short sentences
+Since the baseline (:mod:`.baseline`)
+    compare_to_baseline  per group × metric: change vs a baseline with intervals, Holm, verdicts
+    window               a period and/or campaigns of one log, as data for any analysis
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -42,6 +45,7 @@ Bonett–Price, Holm).
 from __future__ import annotations
 
 from ._data import ParquetDataset, source
+from .baseline import compare_to_baseline, window
 from .compare import compare_error_rates, compare_latency
 from .errors import error_codes, error_rates, outcome_breakdown
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
@@ -61,6 +65,7 @@ __all__ = [
     "SLO",
     "ParquetDataset",
     "compare_error_rates",
+    "compare_to_baseline",
     "compare_latency",
     "daily_summary",
     "duplicate_rate",
@@ -81,4 +86,5 @@ __all__ = [
     "summary_table",
     "top_findings",
     "verdict_matrix",
+    "window",
 ]
