@@ -38,6 +38,9 @@ Review (:mod:`.review`)
 Since the baseline (:mod:`.baseline`)
     compare_to_baseline  per group × metric: change vs a baseline with intervals, Holm, verdicts
     window               a period and/or campaigns of one log, as data for any analysis
+    change_matrix        the verdicts as a region × level table (:mod:`.baseline_review`)
+    change_findings      regressions first, then improvements, each with its interval
+    describe_data        one line on what a log holds: calls, campaigns, days
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 from ._data import ParquetDataset, source
 from .baseline import compare_to_baseline, window
+from .baseline_review import change_findings, change_matrix, describe_data
 from .compare import compare_error_rates, compare_latency
 from .errors import error_codes, error_rates, outcome_breakdown
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
@@ -64,10 +68,13 @@ __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
     "ParquetDataset",
+    "change_findings",
+    "change_matrix",
     "compare_error_rates",
-    "compare_to_baseline",
     "compare_latency",
+    "compare_to_baseline",
     "daily_summary",
+    "describe_data",
     "duplicate_rate",
     "duplicate_sequences",
     "error_codes",

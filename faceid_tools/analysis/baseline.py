@@ -308,7 +308,7 @@ def quantile_difference(
     """
     confidence = 1 - 2 * float(norm.sf(z))
     ses = []
-    for est, lo, hi, n in (baseline, current):
+    for _est, lo, hi, n in (baseline, current):
         ns = np.asarray(n, dtype="int64")
         r_lo, r_hi = quantile_ci_ranks_many(ns, q, confidence)
         coverage = binom.cdf(r_hi - 1, np.maximum(ns, 1), q) - binom.cdf(r_lo - 1, ns, q)
@@ -375,16 +375,16 @@ def _wilson(k: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
 
 def _verdicts(table: pd.DataFrame, alpha: float, thresholds: Mapping[str, float]) -> list[str]:
     out = []
-    for rec in table[["metric", "change_lo", "change_hi", "p_holm"]].itertuples(index=False):
-        lo, hi, p = float(rec.change_lo), float(rec.change_hi), float(rec.p_holm)
+    columns = [table[c].to_numpy(dtype=float) for c in ("change_lo", "change_hi", "p_holm")]
+    for metric, lo, hi, p in zip(table["metric"].astype(str), *columns, strict=True):
         if math.isnan(lo) or math.isnan(hi) or math.isnan(p):
             out.append(UNDECIDED)
             continue
-        m = thresholds[str(rec.metric)]
+        m = thresholds[metric]
         up, down = lo > m, hi < -m
         if p >= alpha or not (up or down):
             out.append(NO_CHANGE)
-        elif up == HIGHER_IS_WORSE[str(rec.metric)]:
+        elif up == HIGHER_IS_WORSE[metric]:
             out.append(REGRESSED)
         else:
             out.append(IMPROVED)

@@ -222,3 +222,38 @@ def test_the_quantile_interval_and_test_agree() -> None:
     _, lo, hi, p = quantile_difference((100.0, np.nan, np.nan, 20), (160.0, 150.0, 175.0, 400),
                                        0.95, z_value(0.95))  # fmt: skip
     assert np.isnan(lo) and np.isnan(hi) and np.isnan(p)
+
+
+def test_the_review_section_from_one_log(log: tuple[Path, Path]) -> None:
+    _path, parquet = log
+    now, then = analysis.window(parquet, start=WEEK2), analysis.window(parquet, end=WEEK2)
+    assert analysis.describe_data(then) == "3,600 calls, 1 campaign (week-1), 2026-03-02 (UTC)"
+    changes = analysis.compare_to_baseline(now, then)
+    matrix = analysis.change_matrix(changes)
+    assert list(matrix.index) == ["ap-bangkok", "ap-hongkong", "ap-singapore"]
+    assert list(matrix.columns) == ["1", "2", "3", "4"]
+    assert (matrix.loc["ap-bangkok"] == "regressed").all()
+    p95 = analysis.change_matrix(changes, "p95_latency_ms")
+    assert set(p95.to_numpy().ravel()) <= {
+        "regressed", "improved", "no evidence of change", "not enough data"
+    }  # fmt: skip
+    findings = analysis.change_findings(changes, limit=3)
+    regressions = [f for f in findings if f.startswith("Regression:")]
+    assert findings[: len(regressions)] == regressions and len(regressions) == 3
+    assert all("95% CI" in f and "Holm-adjusted" in f for f in regressions)
+    assert "more regressed rows" in findings[3]
+    assert findings[-1].startswith("No evidence of change in ")
+    with pytest.raises(ValueError, match="changes: expected the result"):
+        analysis.change_matrix(matrix)
+    with pytest.raises(ValueError, match="metric: no rows for 'p99'"):
+        analysis.change_matrix(changes, "p99")
+
+
+def test_nothing_changed_says_so(log: tuple[Path, Path]) -> None:
+    path, _ = log
+    frame = load_calls(path)
+    week1 = frame[frame.started_at < WEEK2]
+    half = week1.call_id.isin(week1.call_id.drop_duplicates().iloc[::2])
+    changes = analysis.compare_to_baseline(week1[half], week1[~half], by="region")
+    findings = analysis.change_findings(changes)
+    assert findings[0] == "Nothing regressed or improved beyond chance since the baseline."
