@@ -36,6 +36,7 @@ def _pandas(ds: Dataset) -> dict[str, Any]:
         now, then = load_calls({str(ds.log)!r}), load_calls({str(ds.log)!r})
         table = analysis.compare_to_baseline(now, then)
         result = {{"rows": len(table)}}
+        print()  # DuckDB's progress bar may leave a line open on stdout
         """,
         _IMPORTS,
     )
@@ -47,6 +48,7 @@ def _duckdb(ds: Dataset) -> dict[str, Any]:
         path = {str(ds.parquet)!r}
         table = analysis.compare_to_baseline(analysis.source(path), analysis.source(path))
         result = {{"rows": len(table)}}
+        print()  # DuckDB's progress bar may leave a line open on stdout
         """,
         _IMPORTS,
     )
@@ -66,6 +68,7 @@ def _windows(ds: Dataset) -> dict[str, Any]:
         calls = table[table["metric"] == "error_rate"]
         result = {{"rows": len(table), "calls_now": int(calls["n_current"].sum()),
                    "calls_then": int(calls["n_baseline"].sum())}}
+        print()  # DuckDB's progress bar may leave a line open on stdout
         """,
         _IMPORTS,
     )
