@@ -111,6 +111,8 @@ def restrict(data: Any, window: Window) -> Source:
     src = resolve(data)
     if isinstance(src, PandasSource):
         return PandasSource(src.frame[window.frame_mask(src.frame)])
+    if not isinstance(src, DuckSource):  # an engine added later needs its own branch here
+        raise TypeError(f"window: not supported for {type(src).__name__} data")
     earlier = src.windows if isinstance(src, _WindowedDuckSource) else ()
     return _WindowedDuckSource(src.dataset, (*earlier, window))
 

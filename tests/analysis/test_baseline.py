@@ -92,6 +92,10 @@ def test_parquet_dataset_gives_the_same_table_as_the_log(log: tuple[Path, Path])
         a = analysis.compare_to_baseline(frame_side, analysis.window(path, end=WEEK2))
         b = analysis.compare_to_baseline(duck_side, base)
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    # a window of a window narrows further, on both paths
+    nested = [analysis.window(analysis.window(p, campaign="week-2"), end=mid) for p in log]
+    counts = [analysis.error_rates(n, None, per="attempt")["n"].iloc[0] for n in nested]
+    assert counts[0] == counts[1] > 0
 
 
 def test_a_window_keeps_whole_calls(log: tuple[Path, Path]) -> None:
