@@ -46,6 +46,12 @@ Findings (:mod:`.findings`)
     top_findings       the most important findings as short sentences
 Provenance (:mod:`.provenance`)
     provenance         what a page covers: data name, campaigns, dates, counts, service, version
+Since the baseline (:mod:`.baseline`)
+    compare_to_baseline  per group × metric: change vs a baseline with intervals, Holm, verdicts
+    window               a period and/or campaigns of one log, as data for any analysis
+    change_matrix        the verdicts as a region × level table (:mod:`.baseline_review`)
+    change_findings      regressions first, then improvements, each with its interval
+    describe_data        one line on what a log holds: calls, campaigns, days
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -53,6 +59,8 @@ Bonett–Price, Holm).
 from __future__ import annotations
 
 from ._data import ParquetDataset, source
+from .baseline import compare_to_baseline, window
+from .baseline_review import change_findings, change_matrix, describe_data
 from .compare import compare_error_rates, compare_latency
 from .decisions import cell_decisions, key_rows, probe_command, probe_plan
 from .errors import error_codes, error_rates, outcome_breakdown
@@ -76,9 +84,13 @@ __all__ = [
     "ParquetDataset",
     "Provenance",
     "cell_decisions",
+    "change_findings",
+    "change_matrix",
     "compare_error_rates",
     "compare_latency",
+    "compare_to_baseline",
     "daily_summary",
+    "describe_data",
     "duplicate_rate",
     "duplicate_sequences",
     "error_codes",
@@ -103,4 +115,5 @@ __all__ = [
     "time_series",
     "top_findings",
     "verdict_matrix",
+    "window",
 ]

@@ -35,7 +35,7 @@ import pandas as pd
 from ..calllog.schema import CATEGORIES
 from ._duck import DuckSource, ParquetDataset
 from ._frame import PandasSource, as_float
-from ._selection import DOWNLOAD, GRS, TIME_KEYS, Attempts, Per, Selection, check_keys
+from ._selection import DOWNLOAD, GRS, TIME_KEYS, Attempts, Per, Selection, Window, check_keys
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,13 @@ __all__ = [
     "Per",
     "Selection",
     "Source",
+    "Window",
     "as_float",
     "check_keys",
     "finish_keys",
     "merge_null_safe",
     "resolve",
+    "restrict",
     "sort_values_of",
     "source",
 ]
@@ -98,6 +100,36 @@ def resolve(data: Any) -> Source:
 
         return PandasSource(load_calls(path))
     raise FileNotFoundError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
+
+
+def restrict(data: Any, window: Window) -> Source:
+    """``data`` reduced to the rows ``window`` keeps, as a source any analysis accepts.
+
+    A DataFrame is filtered (calls placed by their first row exactly); a Parquet dataset stays
+    on disk: every query then reads through the window's filter (see :meth:`Window.sql`).
+    """
+    src = resolve(data)
+    if isinstance(src, PandasSource):
+        return PandasSource(src.frame[window.frame_mask(src.frame)])
+    if not isinstance(src, DuckSource):  # an engine added later needs its own branch here
+        raise TypeError(f"window: not supported for {type(src).__name__} data")
+    earlier = src.windows if isinstance(src, _WindowedDuckSource) else ()
+    return _WindowedDuckSource(src.dataset, (*earlier, window))
+
+
+class _WindowedDuckSource(DuckSource):
+    """A Parquet dataset read through windows (DuckDB pushes their filters into the scan)."""
+
+    def __init__(self, dataset: ParquetDataset, windows: tuple[Window, ...]):
+        super().__init__(dataset)
+        self.windows = windows
+
+    @property
+    def table_sql(self) -> str:
+        sql = super().table_sql
+        for window in self.windows:
+            sql = window.sql(sql)
+        return sql
 
 
 def _is_parquet_dataset(path: Path) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from ..calllog.schema import COLUMN_NAMES
@@ -58,3 +59,87 @@ def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:
     if len(set(keys)) != len(keys):
         raise ValueError(f"group keys repeat: {keys}")
     return keys
+
+
+#: How far apart (at most) the rows of one call lie: a window follows a call this far past its edges.
+CALL_SPAN = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of a log belong to a period and/or to some campaigns (see ``analysis.window``).
+
+    A call belongs to the period where its first row started (``start`` inclusive, ``end``
+    exclusive, UTC; None = open), so its retries and sequence download stay with it even across
+    an edge (rows of one call are taken to lie within :data:`CALL_SPAN`); rows without a
+    ``call_id`` go by their own ``started_at``.  ``campaigns``: keep only these ``campaign_id``s.
+    """
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    campaigns: tuple[str, ...] | None = None
+
+    def frame_mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """The rows of a call-log DataFrame this window keeps."""
+        keep = np.ones(len(frame), dtype=bool)
+        if self.campaigns is not None:
+            keep &= frame["campaign_id"].isin(self.campaigns).to_numpy(dtype=bool)
+        if self.start is None and self.end is None:
+            return keep
+        started = pd.to_datetime(frame["started_at"], utc=True)
+        ids = frame["call_id"].astype(object)
+        first = started.groupby(ids, sort=False).transform("min")
+        at = first.where(ids.notna(), started)
+        if self.start is not None:
+            keep &= (at >= self.start).to_numpy(dtype=bool, na_value=False)
+        if self.end is not None:
+            keep &= (at < self.end).to_numpy(dtype=bool, na_value=False)
+        return keep
+
+    def sql(self, table: str) -> str:
+        """A SELECT of ``table``'s rows this window keeps (DuckDB/Spark SQL), for a FROM clause."""
+        conds = []
+        if self.campaigns is not None:
+            names = ", ".join("'" + c.replace("'", "''") + "'" for c in self.campaigns)
+            conds.append(f"campaign_id IN ({names})")
+        if self.start is not None or self.end is not None:
+            conds.append(self._time_sql(table))
+        where = " AND ".join(conds) or "true"
+        return f"(SELECT * FROM {table} WHERE {where})"
+
+    def _time_sql(self, table: str) -> str:
+        """Rows started in the window, minus calls begun before it, plus the tails of calls begun
+        in it; only the ``CALL_SPAN`` slices around the edges are looked up by ``call_id``."""
+        s, e = self.start, self.end
+        inside = " AND ".join(
+            [*([f"started_at >= {_ts(s)}"] if s is not None else []),
+             *([f"started_at < {_ts(e)}"] if e is not None else [])]
+        )  # fmt: skip
+        keep = f"({inside})"
+        if s is not None:
+            early = (
+                f"SELECT call_id FROM {table} WHERE call_id IS NOT NULL "
+                f"AND started_at >= {_ts(s - CALL_SPAN)} AND started_at < {_ts(s)}"
+            )
+            keep = f"({keep} AND (call_id IS NULL OR call_id NOT IN ({early})))"
+        if e is not None:
+            lo = e - CALL_SPAN if s is None else max(s, e - CALL_SPAN)
+            tails = (
+                f"SELECT call_id FROM {table} WHERE call_id IS NOT NULL "
+                f"AND started_at >= {_ts(lo)} AND started_at < {_ts(e)}"
+            )
+            if s is not None:
+                tails += (
+                    " AND call_id NOT IN (SELECT call_id FROM "
+                    f"{table} WHERE call_id IS NOT NULL AND started_at >= {_ts(s - CALL_SPAN)} "
+                    f"AND started_at < {_ts(s)})"
+                )
+            keep = (
+                f"({keep} OR (started_at >= {_ts(e)} AND started_at < {_ts(e + CALL_SPAN)} "
+                f"AND call_id IN ({tails})))"
+            )
+        return keep
+
+
+def _ts(t: pd.Timestamp) -> str:
+    return f"TIMESTAMPTZ '{t.tz_convert('UTC').isoformat()}'"
