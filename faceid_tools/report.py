@@ -372,6 +372,7 @@ def render_reports(
     timeout: float = DEFAULT_CELL_TIMEOUT,
     jobs: int | None = None,
     kernel: str | None = None,
+    baseline: str | Path | None = None,
 ) -> list[Path]:
     """Execute every notebook on ``data`` and write ``<out_dir>/<notebook>.html``; return the paths.
 
@@ -380,13 +381,20 @@ def render_reports(
     thresholds of the product review), each given only to the notebooks that declare it.  ``notebooks`` picks notebooks by file name or stem.
     ``jobs`` notebooks run at once (default: :func:`default_jobs`), each in its own kernel; the
     first failure, in notebook order, is raised as :class:`NotebookError`.  ``kernel`` names an
-    installed kernelspec to run them on (None: this Python).
+    installed kernelspec to run them on (None: this Python).  ``baseline`` (an earlier log or
+    dataset) is injected as ``BASELINE`` (absolute path) into the notebooks that take it: the
+    product review then adds its "Since the baseline" section.
     """
     if kernel is not None:
         check_kernel(kernel)
     source = Path(data) if data is not None else default_data()
     if not source.exists():
         raise FileNotFoundError(f"call log not found: {source}")
+    extra: dict[str, Any] = {}
+    if baseline is not None:
+        if not Path(baseline).exists():
+            raise FileNotFoundError(f"baseline call log not found: {baseline}")
+        extra["BASELINE"] = str(Path(baseline).resolve())
     paths = list_notebooks(notebooks_dir)
     if notebooks:
         wanted = set(notebooks)
@@ -394,7 +402,7 @@ def render_reports(
         missing = wanted - {p.name for p in paths} - {p.stem for p in paths}
         if missing:
             raise FileNotFoundError(f"no such notebook(s): {', '.join(sorted(missing))}")
-    params = {"DATA": str(source.resolve()), **dict(parameters or {})}
+    params = {"DATA": str(source.resolve()), **dict(parameters or {}), **extra}
     declared = {p: declared_parameters(nbformat.read(p, as_version=4)) for p in paths}
     unused = set(params) - {"DATA"} - {n for names in declared.values() for n in names}
     if unused:

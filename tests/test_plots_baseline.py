@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from faceid_tools import analysis
-from faceid_tools.plots_baseline import VERDICT_COLOURS, latency_vs_baseline, style_change_matrix
+from faceid_tools import analysis, present
+from faceid_tools.plots import REGION_COLOURS, latency_vs_baseline
 from faceid_tools.simulate import simulate
 
 
@@ -30,7 +30,7 @@ def test_latency_vs_baseline_draws_both_sides_per_region(log: Path) -> None:
     lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 0]
     assert len(lines) == 6  # 3 regions × (baseline, current)
     colours = {ln.get_label().split()[0]: ln.get_color() for ln in lines}
-    assert len(set(colours.values())) == 3
+    assert colours == {r: REGION_COLOURS[r] for r in REGION_COLOURS}  # the region's own colour
     styles = {ln.get_label().split()[1]: ln.get_linestyle() for ln in lines}
     assert styles == {"baseline": "--", "current": "-"}
     assert ax.get_xscale() == "log" and "ms" in ax.get_xlabel()
@@ -39,9 +39,12 @@ def test_latency_vs_baseline_draws_both_sides_per_region(log: Path) -> None:
     plt.close("all")
 
 
-def test_the_change_matrix_is_coloured_by_verdict(log: Path) -> None:
+def test_the_change_matrix_is_coloured_by_verdict_with_the_word(log: Path) -> None:
     now, then = analysis.window(log, campaign="b"), analysis.window(log, campaign="a")
-    matrix = analysis.change_matrix(analysis.compare_to_baseline(now, then))
-    html = style_change_matrix(matrix).to_html()
-    for verdict in set(matrix.to_numpy().ravel()):
-        assert VERDICT_COLOURS[verdict] in html
+    changes = analysis.compare_to_baseline(now, then)
+    worst = analysis.change_matrix(changes)
+    html = str(present.change_matrix(changes))
+    assert html.count('<td class="change change-') == worst.size
+    for verdict in set(worst.to_numpy().ravel()):
+        background, _ = present.CHANGE_COLOURS[verdict]
+        assert background in html and verdict.upper() in html

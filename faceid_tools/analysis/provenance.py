@@ -139,16 +139,6 @@ def provenance(data: Any, source: Any = None) -> Provenance:
     calls = summary_table(src, None, quantiles=(0.5,), per="call")
     attempts = summary_table(src, None, quantiles=(0.5,), per="attempt")
     downloads = _engine.counts(src, Selection(action="DownloadSequence"), [])
-    endpoints = {str(v) for v in groups["endpoint"].astype(object) if v is not None and v == v}
-    local = {e for e in endpoints if _is_loopback(e)}
-    if not endpoints:
-        service = "unknown (no endpoint logged)"
-    elif local == endpoints:
-        service = "emulator on loopback (profile not recorded in the log)"
-    elif local:
-        service = "mixed: the real service and the emulator"
-    else:
-        service = "the real service (" + ", ".join(sorted(endpoints)[:3]) + ")"
     sim = groups.groupby("simulated", dropna=False)["count"].sum()
     sim_rows = int(
         sum(
@@ -162,6 +152,18 @@ def provenance(data: Any, source: Any = None) -> Provenance:
         simulated = "yes: drawn by faceid-tools simulate (no HTTP)"
     else:
         simulated = f"partly: {sim_rows:,} of {total:,} attempts simulated"
+    endpoints = {str(v) for v in groups["endpoint"].astype(object) if v is not None and v == v}
+    local = {e for e in endpoints if _is_loopback(e)}
+    if sim_rows == total and total:
+        service = "emulator behaviour profile, simulated: no request reached any service"
+    elif not endpoints:
+        service = "unknown (no endpoint logged)"
+    elif local == endpoints:
+        service = "emulator on loopback (profile not recorded in the log)"
+    elif local:
+        service = "mixed: the real service and the emulator"
+    else:
+        service = "the real service (" + ", ".join(sorted(endpoints)[:3]) + ")"
     path = Path(data) if isinstance(data, str | os.PathLike) else None
     return Provenance(
         data_name=_data_name(data if data is not None else src),

@@ -6,10 +6,12 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import positive_float, positive_int
+from .errors import BadInput
 
 
 def _ms(text: str) -> float:
@@ -58,6 +60,15 @@ def register(subparsers: Any) -> None:
         help=(
             "call log: a SQLite file or a Parquet dataset folder (default: data/calls.sqlite "
             "when it exists, else the sample packaged with faceid-tools)"
+        ),
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        default=None,
+        help=(
+            "an earlier call log or Parquet dataset to compare with: the product review adds a "
+            "'Since the baseline' section (regressions and improvements, with intervals)"
         ),
     )
     parser.add_argument(
@@ -135,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     data = choose_data(args.data)
     if not data.path.exists():  # before any other line, so bad input stays one line
         raise FileNotFoundError(f"call log not found: {data.path}")
+    if args.baseline is not None and not Path(args.baseline).exists():
+        raise BadInput("--baseline", f"no call log or dataset at {args.baseline}")
     print(f"notebooks: {notebooks.origin}", file=sys.stderr)
     print(f"data: {data.origin}", file=sys.stderr)
     paths = render_reports(
@@ -146,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         jobs=args.jobs,
         kernel=args.kernel,
+        baseline=args.baseline,
     )
     for path in paths:
         print(path)

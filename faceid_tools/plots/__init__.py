@@ -10,6 +10,7 @@ None, so Jupyter's inline backend, a headless Agg run and an embedding applicati
 from __future__ import annotations
 
 from ._common import REGION_COLOURS, region_colour
+from .baseline import latency_vs_baseline
 from .latency import comparison_forest, latency_by_level, latency_ecdf
 from .rates import error_rate_bars, heatmap
 from .sequences import sequence_property
@@ -23,6 +24,7 @@ __all__ = [
     "hourly_series",
     "latency_by_level",
     "latency_ecdf",
+    "latency_vs_baseline",
     "region_colour",
     "sequence_property",
     "time_series",

@@ -18,10 +18,12 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 __all__ = [
+    "CHANGE_COLOURS",
     "LEVEL_NAMES",
     "PROPERTY_NAMES",
     "VERDICT_COLOURS",
     "Html",
+    "change_matrix",
     "count",
     "details",
     "interval",
@@ -394,3 +396,6 @@ def matrix(
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f'<p class="verdict-legend" style="font-size:0.88em">{legend}</p>'
     )
+
+
+from .changes import CHANGE_COLOURS, change_matrix  # noqa: E402  (needs Html, defined above)

@@ -1,0 +1,90 @@
+"""The "Since the baseline" matrix: region × level, each cell's verdict in words and colour."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from ..analysis.baseline import CHANGE_VERDICTS
+from ..analysis.baseline_review import METRIC_NAMES
+
+__all__ = ["CHANGE_COLOURS", "change_matrix"]
+
+#: Okabe–Ito colours (safe for every common colour-vision deficiency), text colour on each.
+CHANGE_COLOURS: dict[str, tuple[str, str]] = {
+    "regressed": ("#D55E00", "white"),  # vermillion
+    "improved": ("#0072B2", "white"),  # blue
+    "not enough data": ("#F0E442", "#222222"),  # yellow
+    "no evidence of change": ("#E6E6E6", "#222222"),  # light grey
+}
+_LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
+
+
+def change_matrix(
+    changes: pd.DataFrame, *, rows: str = "region", columns: str = "security_level"
+) -> Any:
+    """The verdicts of :func:`faceid_tools.analysis.compare_to_baseline` as a coloured table.
+
+    A cell shows its most alarming verdict (regressed, then improved, then not enough data, then
+    no evidence of change) in words, and the metrics that carry it with their change.
+    """
+    from . import Html  # the package's HTML wrapper (defined before this module is imported)
+
+    rank = {v: i for i, v in enumerate(CHANGE_VERDICTS)}
+    frame = changes.assign(
+        _rank=changes["verdict"].astype(object).map(rank),
+        _row=changes[rows].astype(object).astype(str),
+        _col=changes[columns].astype(object).astype(str),
+    )
+    row_values = sorted(frame["_row"].unique())
+    col_values = sorted(frame["_col"].unique())
+    head = "".join(
+        f"<th style='text-align:left;padding:4px 10px'>"
+        f"{html.escape('Level ' + _LEVEL_NAMES.get(c, c))}</th>"
+        for c in col_values
+    )
+    body = []
+    for r in row_values:
+        tds = []
+        for c in col_values:
+            cell = frame[(frame["_row"] == r) & (frame["_col"] == c)]
+            if cell.empty:
+                tds.append('<td class="change">—</td>')
+                continue
+            word = CHANGE_VERDICTS[int(cell["_rank"].min())]
+            carriers = cell[cell["verdict"].astype(object) == word]
+            lines = [f"<strong>{html.escape(word.upper())}</strong>"]
+            if word in ("regressed", "improved"):
+                lines += [html.escape(_change_text(rec)) for rec in carriers.to_dict("records")]
+            elif word == "not enough data":
+                names = sorted({METRIC_NAMES[str(m)] for m in carriers["metric"]})
+                lines.append(html.escape("for " + ", ".join(names)))
+            bg, fg = CHANGE_COLOURS[word]
+            tds.append(
+                f'<td class="change change-{word.replace(" ", "-")}" '
+                f'style="background:{bg};color:{fg};padding:8px 10px;vertical-align:top;'
+                f'text-align:left;border:2px solid white;min-width:11em">{"<br>".join(lines)}</td>'
+            )
+        body.append(f"<tr><th style='text-align:left;padding-right:10px'>{html.escape(r)}"
+                    f"</th>{''.join(tds)}</tr>")  # fmt: skip
+    legend = " ".join(
+        f'<span style="background:{bg};color:{fg};padding:2px 8px;margin-right:6px">'
+        f"{html.escape(v)}</span>"
+        for v, (bg, fg) in CHANGE_COLOURS.items()
+    )
+    return Html(
+        '<table class="change-matrix" style="border-collapse:collapse;font-size:0.95em">'
+        f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<p class="change-legend" style="font-size:0.88em">{legend}</p>'
+    )
+
+
+def _change_text(rec: dict[str, Any]) -> str:
+    metric = str(rec["metric"])
+    name = METRIC_NAMES[metric]
+    if metric.endswith("_ms"):
+        return f"{name} {rec['change']:+,.0f} ms ({rec['change_lo']:+,.0f} to {rec['change_hi']:+,.0f})"
+    pts = 100 * rec["change"], 100 * rec["change_lo"], 100 * rec["change_hi"]
+    return f"{name} {pts[0]:+.2f} pts ({pts[1]:+.2f} to {pts[2]:+.2f})"
