@@ -159,6 +159,7 @@ def duplicate_rate(
     sel = _selection(keys, not_null=("seq_sha256",))
     order = ["started_at", "id"]
     if isinstance(src, PandasSource):
+        order = [c for c in order if c in src.frame.columns]  # a frame without ids: its row order
         df = src.select(sel, keys, ["seq_sha256", "call_id", *order])
         df = df.sort_values(order, kind="stable")
         ids = df["call_id"].astype(object)

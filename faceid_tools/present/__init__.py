@@ -17,6 +17,9 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from ._html import Html
+from .changes import CHANGE_COLOURS, change_matrix
+
 __all__ = [
     "CHANGE_COLOURS",
     "LEVEL_NAMES",
@@ -126,19 +129,6 @@ _TABLE_STYLES: list[dict[str, Any]] = [
         "padding-top: 4px;",
     },
 ]
-
-
-class Html:
-    """A piece of HTML that Jupyter displays as such (``_repr_html_``)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def _missing(v: Any) -> bool:
@@ -396,6 +386,3 @@ def matrix(
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f'<p class="verdict-legend" style="font-size:0.88em">{legend}</p>'
     )
-
-
-from .changes import CHANGE_COLOURS, change_matrix  # noqa: E402  (needs Html, defined above)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..analysis.baseline import CHANGE_VERDICTS
 from ..analysis.baseline_review import METRIC_NAMES
+from ._html import Html
 
 __all__ = ["CHANGE_COLOURS", "change_matrix"]
 
@@ -30,8 +31,6 @@ def change_matrix(
     A cell shows its most alarming verdict (regressed, then improved, then not enough data, then
     no evidence of change) in words, and the metrics that carry it with their change.
     """
-    from . import Html  # the package's HTML wrapper (defined before this module is imported)
-
     rank = {v: i for i, v in enumerate(CHANGE_VERDICTS)}
     frame = changes.assign(
         _rank=changes["verdict"].astype(object).map(rank),
