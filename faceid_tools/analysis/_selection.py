@@ -13,7 +13,7 @@ from ..calllog.schema import COLUMN_NAMES
 GRS = "GenerateReflectSequence"
 DOWNLOAD = "DownloadSequence"
 #: Derived group keys: name -> bucket width in seconds (UTC, from ``started_at``).
-TIME_KEYS: dict[str, int] = {"hour": 3600, "day": 86400}
+TIME_KEYS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 Attempts = Literal["all", "first"]
 Per = Literal["attempt", "call"]
 
@@ -53,8 +53,26 @@ def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:
         if key not in COLUMN_NAMES and key not in TIME_KEYS:
             valid = ", ".join([*COLUMN_NAMES, *TIME_KEYS])
             raise ValueError(
-                f"unknown group key {key!r}; use a call-log column or hour/day: {valid}"
+                f"unknown group key {key!r}; use a call-log column or minute/hour/day: {valid}"
             )
     if len(set(keys)) != len(keys):
         raise ValueError(f"group keys repeat: {keys}")
     return keys
+
+
+def merge_null_safe(
+    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], how: str = "left"
+) -> pd.DataFrame:
+    """Merge on ``keys`` with missing matching missing (as SQL's IS NOT DISTINCT FROM)."""
+    keys = list(keys)
+    if not keys:
+        return left.merge(right, how="cross")
+    sentinel = "\x00null"
+    lk, rk = left.copy(), right.copy()
+    for k in keys:
+        lk[k] = lk[k].astype(object).where(lk[k].notna(), sentinel)
+        rk[k] = rk[k].astype(object).where(rk[k].notna(), sentinel)
+    merged = lk.merge(rk, on=keys, how=how)  # type: ignore[arg-type]
+    for k in keys:
+        merged[k] = merged[k].where(merged[k] != sentinel, None)
+    return merged
