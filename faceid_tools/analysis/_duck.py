@@ -18,7 +18,13 @@ import pyarrow.parquet as pq
 
 from ..calllog.schema import CATEGORIES, COLUMNS
 from . import _duck_order
-from ._engine import FIRST_SEEN_ORDER, Engine, RankFn, order_statistics_from_counts
+from ._engine import (
+    FIRST_SEEN_ORDER,
+    Engine,
+    RankFn,
+    order_statistics_from_counts,
+    u_from_rank_sums,
+)
 from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
 
 log = logging.getLogger(__name__)
@@ -286,7 +292,7 @@ class DuckSource(Engine):
             "sum(CAST(t AS DOUBLE) * t - 1) AS tie_term FROM r GROUP BY _pair"
         )
         out = self.query(sql, _members=members).set_index("_pair")
-        return _u_from_rank_sums(out)
+        return u_from_rank_sums(out)
 
     def duplicate_groups(self, sel: Selection) -> pd.DataFrame:
         base = self.base_sql(sel, ["seq_sha256"], ["call_id"])
@@ -385,13 +391,6 @@ class DuckSource(Engine):
         if not parts:
             return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
         return pd.concat(parts, ignore_index=True)
-
-
-def _u_from_rank_sums(frame: pd.DataFrame) -> pd.DataFrame:
-    """``u_statistic`` = R_a − n_a(n_a + 1)/2 from the rank sum of side a."""
-    n_a = frame["n_a"].astype("float64")
-    frame["u_statistic"] = frame["rank_sum_a"].astype("float64") - n_a * (n_a + 1) / 2
-    return frame[["u_statistic", "n_a", "n_b", "tie_term"]]
 
 
 #: Call-log columns holding integers (their order statistics come from value counts).

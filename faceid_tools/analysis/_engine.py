@@ -169,3 +169,10 @@ def order_statistics_from_counts(
             row[name] = float(values[np.searchsorted(cum, rank)]) if 1 <= rank <= n else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def u_from_rank_sums(frame: pd.DataFrame) -> pd.DataFrame:
+    """``u_statistic`` = R_a − n_a(n_a + 1)/2 from the rank sum of side a."""
+    n_a = frame["n_a"].astype("float64")
+    frame["u_statistic"] = frame["rank_sum_a"].astype("float64") - n_a * (n_a + 1) / 2
+    return frame[["u_statistic", "n_a", "n_b", "tie_term"]]
