@@ -180,3 +180,31 @@ def test_notebook_01_runs_on_a_spark_dataframe(simulated_log: SimulatedLog, tmp_
     assert images >= 1
     source = "\n".join(c.source for c in executed.cells if c.cell_type == "code")
     assert "spark.read.parquet" in source and "analysis.source(DATA)" in source
+
+
+# -- the recipe of docs/scaling.md, end to end --------------------------------------------------
+
+
+@spark_group
+def test_the_scaling_recipe_export_verify_copy_read_in_spark_analyse(
+    simulated_log: SimulatedLog, spark: Any, tmp_path: Path
+) -> None:
+    """export --verify → copy the committed files, then the state, to "object storage" (a
+    folder here) → verify the copy → spark.read.parquet → the same numbers as DuckDB."""
+    import shutil
+
+    from faceid_tools.calllog.parquet import dataset_files, verify_dataset
+    from faceid_tools.cli import main
+
+    local, bucket = tmp_path / "calls.parquet", tmp_path / "bucket" / "faceid" / "calls"
+    argv = ["export", "--log", str(simulated_log.sqlite), "--out", str(local), "--verify"]
+    assert main(argv) == 0
+    for f in dataset_files(local):
+        (bucket / f.relative_to(local)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, bucket / f.relative_to(local))
+    shutil.copy2(local / "_export_state.json", bucket / "_export_state.json")
+    assert verify_dataset(bucket).rows == len(simulated_log.frame)
+    calls = spark.read.option("basePath", str(bucket)).parquet(str(bucket))
+    assert calls.count() == len(simulated_log.frame)
+    for fn in (analysis.daily_summary, analysis.error_rates):
+        assert_identical(fn(local), fn(calls))
