@@ -234,6 +234,7 @@ from faceid_tools.calllog.parquet import dataset_files
 files = ", ".join("'" + str(f) + "'" for f in dataset_files({folder!r}))
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
 got = con.execute(
     "SELECT region, security_level, day, count(*) AS n, "
     "avg(CASE WHEN outcome <> 'ok' THEN 1.0 ELSE 0.0 END) AS error_share, "
@@ -431,6 +432,9 @@ def run(quick: bool) -> list[Row]:
                     )
                 )
         print(f"  summary {label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        from bench._harness import table
+
+        print(table([r for r in rows if r.group.startswith(f"summary {label}:")]), file=sys.stderr)
     # simulate and export timings
     small = dataset("1M")
     work = CACHE / "analysis-scratch"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +13,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..calllog.schema import CATEGORIES, COLUMNS
 from . import _duck_order
@@ -25,6 +23,8 @@ from ._engine import (
     order_statistics_from_counts,
     u_from_rank_sums,
 )
+from ._footers import _day_partitioned as _day_partitioned
+from ._footers import _Footers
 from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ class ParquetDataset:
         from ..calllog.parquet import dataset_files
 
         return dataset_files(self.path)
+
+
+#: DuckDB's memory limit for an analysis connection (it spills to a temporary folder beyond it).
+MEMORY_LIMIT = "512MB"
 
 
 class DuckSource(Engine):
@@ -76,6 +80,12 @@ class DuckSource(Engine):
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")
             con.execute("SET parquet_metadata_cache = true")
+            con.execute("SET enable_progress_bar = false")  # no bar in logs, pipes or reports
+            # Staged selections of 100M+ rows spill to disk instead of growing the process: at
+            # 100M rows the peak drops from 1.9 GiB to under 1 GiB at the same speed (bench).
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            spill = Path(tempfile.gettempdir()) / "faceid-tools-duckdb"
+            con.execute(f"SET temp_directory = {_lit(str(spill))}")
             self._con = con
         return self._con
 
@@ -395,57 +405,6 @@ class DuckSource(Engine):
 
 #: Call-log columns holding integers (their order statistics come from value counts).
 _INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")
-
-_DAY_FOLDER = re.compile(r"day=(\d{4}-\d{2}-\d{2})")
-
-
-@dataclass(frozen=True)
-class _Footers:
-    """What the Parquet footers tell: the columns, ``started_at``'s time unit (None: not a
-    timestamp), and whether each file is in a ``day=YYYY-MM-DD`` folder holding only rows whose
-    ``started_at`` (by the row groups' min/max statistics) falls in that UTC day."""
-
-    columns: frozenset[str]
-    started_at_unit: str | None
-    day_partitioned: bool
-
-    @classmethod
-    def read(cls, files: Sequence[Path]) -> _Footers:
-        columns: set[str] = set()
-        unit: str | None = None
-        partitioned = True
-        one_day = pd.Timedelta(days=1)
-        for f in files:
-            meta = pq.ParquetFile(f).metadata
-            schema = meta.schema.to_arrow_schema()
-            columns |= set(schema.names)
-            if "started_at" not in schema.names:
-                partitioned = False
-                continue
-            kind = schema.field("started_at").type
-            unit = kind.unit if pa.types.is_timestamp(kind) else unit
-            m = _DAY_FOLDER.fullmatch(f.parent.name)
-            if m is None or not pa.types.is_timestamp(kind) or kind.tz is None:
-                partitioned = False
-            if not partitioned or m is None:
-                continue
-            start = pd.Timestamp(m.group(1), tz="UTC")
-            column = meta.schema.names.index("started_at")
-            for i in range(meta.num_row_groups):
-                stats = meta.row_group(i).column(column).statistics
-                if stats is None or not stats.has_min_max or stats.null_count:
-                    partitioned = False
-                    break
-                lo, hi = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
-                if lo.tzinfo is None or not (start <= lo and hi < start + one_day):
-                    partitioned = False
-                    break
-        return cls(frozenset(columns), unit, partitioned and bool(files))
-
-
-def _day_partitioned(files: Sequence[Path]) -> bool:
-    """True if every file's ``day=`` folder holds only that UTC day's rows (see :class:`_Footers`)."""
-    return _Footers.read(files).day_partitioned
 
 
 def _categories_sql(name: str) -> str:
