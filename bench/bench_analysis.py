@@ -228,9 +228,11 @@ def _duckdb_summary(ds: Dataset) -> dict[str, Any]:
 #: DuckDB's own summary of the same grouping on the same files: count, error share and exact
 #: quantiles of successful attempts' latency, no intervals, fetched without pandas — the yardstick
 #: of the targets (issue 16).
-_BARE = """
+_BARE_IMPORTS = """
 import duckdb
 from faceid_tools.calllog.parquet import dataset_files
+"""
+_BARE = """
 files = ", ".join("'" + str(f) + "'" for f in dataset_files({folder!r}))
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
@@ -247,7 +249,7 @@ result = {{"groups": len(got)}}
 
 
 def _bare_summary(ds: Dataset) -> dict[str, Any]:
-    return _child(_BARE.format(folder=str(ds.parquet)))
+    return _child(_BARE.format(folder=str(ds.parquet)), _BARE_IMPORTS)
 
 
 def _ibis_summary(ds: Dataset) -> dict[str, Any]:
@@ -356,6 +358,7 @@ def run(quick: bool) -> list[Row]:
     (the baseline of the ratios), ``daily_summary`` on the DuckDB engine, on the Ibis prototype
     (1M and 10M, when ibis is installed) and on Spark ``local[2]`` (10M, when pyspark is); the
     pandas-from-SQLite path at 1M (and at 10M with ``FACEID_BENCH_PANDAS_10M=1``: ~15 GiB).
+    ``FACEID_BENCH_SUMMARY_ONLY=1`` leaves out the simulate and export rows.
     """
     labels = ["1M"] if quick else ["1M", "10M", "100M"]
     reps = 1 if quick else 3
@@ -391,10 +394,10 @@ def run(quick: bool) -> list[Row]:
         note = f"{ds.rows:,} rows, {groups.pop() if len(groups) == 1 else groups} groups"
         base = "DuckDB bare summary"
         for name, rs in runs.items():
-            extra = f"; imports {_median([r['imports'] for r in rs]):.1f} s not included"
+            extra = f"imports {_median([r['imports'] for r in rs]):.1f} s not included"
             if name.endswith("Spark local[2]"):
                 extra = (
-                    f"; SparkSession start {_median([r['imports'] for r in rs]):.1f} s not "
+                    f"SparkSession start {_median([r['imports'] for r in rs]):.1f} s not "
                     "included; peak is the Python driver's only (the JVM is another process)"
                 )
             rows.append(
@@ -404,7 +407,9 @@ def run(quick: bool) -> list[Row]:
                     "s",
                     [r["wall"] for r in rs],
                     baseline=None if name == base else base,
-                    note=(note if name == base else "") + (extra if name != base else ""),
+                    note=f"{note}; imports {_median([r['imports'] for r in rs]):.1f} s not included"
+                    if name == base
+                    else extra,
                 )
             )
         if pandas_runs:
@@ -435,6 +440,8 @@ def run(quick: bool) -> list[Row]:
         from bench._harness import table
 
         print(table([r for r in rows if r.group.startswith(f"summary {label}:")]), file=sys.stderr)
+    if os.environ.get("FACEID_BENCH_SUMMARY_ONLY"):  # the summaries only (no simulate/export)
+        return rows
     # simulate and export timings
     small = dataset("1M")
     work = CACHE / "analysis-scratch"

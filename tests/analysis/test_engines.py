@@ -208,3 +208,22 @@ def test_the_scaling_recipe_export_verify_copy_read_in_spark_analyse(
     assert calls.count() == len(simulated_log.frame)
     for fn in (analysis.daily_summary, analysis.error_rates):
         assert_identical(fn(local), fn(calls))
+
+
+def test_the_topic_modules_define_metrics_without_engine_branches_or_sql() -> None:
+    """One definition per metric: no engine class, no isinstance on the input, no SQL."""
+    import ast
+    import re
+
+    topic = ("latency", "errors", "compare", "sequences", "timeseries", "review")
+    engines = {"PandasSource", "DuckSource", "SparkSource", "Staged", "DataFrame"}
+    for name in topic:
+        path = ROOT / "faceid_tools" / "analysis" / f"{name}.py"
+        tree = ast.parse(path.read_text())
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        assert not names & (engines - {"DataFrame"}), (name, names & engines)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
+                assert not {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & engines
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not re.search(r"\bSELECT\b|\bGROUP BY\b", node.value), (name, node.value)
