@@ -221,7 +221,13 @@ class DuckSource(Engine):
             for name, frame in tables.items():
                 con.register(name, frame)
             log.debug("duckdb: %s", sql)
-            return con.execute(sql).df()
+            try:
+                return con.execute(sql).df()
+            except duckdb.OutOfMemoryException:
+                # Exact quantiles hold their group's values and cannot spill: lift the limit.
+                log.warning("duckdb: over the %s memory limit; retrying without it", MEMORY_LIMIT)
+                con.execute("RESET memory_limit")
+                return con.execute(sql).df()
         finally:
             for name in tables:
                 con.unregister(name)
