@@ -1,11 +1,15 @@
-"""Data at scale: simulate, export, and the per region × level × day summary at 1M and 10M rows.
+"""Data at scale: simulate, export, and the region × level × day summary at 1M, 10M and 100M rows.
 
 Side by side, each measurement in a fresh Python process (so imports, caches and the allocator
 start cold and the peak memory is that of the whole process):
 
-* ``pandas from SQLite``: ``load_calls(log.sqlite)`` then ``daily_summary(frame)`` — the baseline;
-* ``DuckDB over Parquet``: ``daily_summary(dataset_folder)`` — aggregates pushed down to DuckDB
-  over the exported dataset, only the summary reaches pandas;
+* ``DuckDB bare summary``: DuckDB's own count, error share and ``quantile_disc`` of the same
+  grouping on the same files, no intervals, fetched without pandas — the baseline of the ratios;
+* ``daily_summary, DuckDB``: ``daily_summary(dataset_folder)`` — the shipped DuckDB engine;
+* ``daily_summary, Ibis on DuckDB (prototype)``: the same through ``bench/ibis_engine.py``
+  (when ibis is installed; it lost, see docs/scaling.md);
+* ``daily_summary, Spark local[2]``: ``daily_summary(spark.read.parquet(folder))`` at 10M rows;
+* ``pandas from SQLite``: ``load_calls(log.sqlite)`` then ``daily_summary(frame)``;
 * ``simulate`` (1M rows) and ``export`` (1M and 10M rows, peak memory of the process tree).
 
 Wall time is the call's (imports excluded; they are the same for both paths and reported in the
@@ -82,6 +86,36 @@ def dataset(label: str) -> Dataset:
         done.write_text(json.dumps(built, indent=1))
     built = json.loads(done.read_text())
     return Dataset(label, int(built["rows"]), log, parquet, built)
+
+
+def dataset_100m() -> Dataset:
+    """100M rows, cheaply: ten hard-linked copies of the 10M dataset's Parquet files, each copy
+    in the same ``day=`` folder as its original.  So every region × level × day group holds ten
+    times the rows (the groups are the 10M dataset's): what grows is the data each aggregate
+    scans.  (Shifting each copy to later days means rewriting 9 GB of zstd Parquet: ~40 minutes
+    of CPU on this shared machine, against seconds for links.)"""
+    import shutil
+
+    from faceid_tools.calllog.parquet import dataset_files
+
+    base = dataset("10M")
+    folder = CACHE / f"analysis-100M-seed{SEED}-v{CACHE_VERSION}"
+    done, out = folder / "built.json", folder / "calls.parquet"
+    if not done.is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        for k in range(10):
+            for f in dataset_files(base.parquet):
+                dest = out / f.parent.name / f"copy{k}-{f.name}"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(f, dest)
+                except OSError:
+                    shutil.copy2(f, dest)
+        built = {"rows": base.rows * 10, "seconds": time.perf_counter() - t0, "copies": 10}
+        done.write_text(json.dumps(built, indent=1))
+    built = json.loads(done.read_text())
+    return Dataset("100M", int(built["rows"]), base.log, out, built)
 
 
 # --- measuring in a fresh process ---------------------------------------------------------------
@@ -191,6 +225,70 @@ def _duckdb_summary(ds: Dataset) -> dict[str, Any]:
     )
 
 
+#: DuckDB's own summary of the same grouping on the same files: count, error share and exact
+#: quantiles of successful attempts' latency, no intervals, fetched without pandas — the yardstick
+#: of the targets (issue 16).
+_BARE_IMPORTS = """
+import duckdb
+from faceid_tools.calllog.parquet import dataset_files
+"""
+_BARE = """
+files = ", ".join("'" + str(f) + "'" for f in dataset_files({folder!r}))
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
+got = con.execute(
+    "SELECT region, security_level, day, count(*) AS n, "
+    "avg(CASE WHEN outcome <> 'ok' THEN 1.0 ELSE 0.0 END) AS error_share, "
+    "quantile_disc(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE outcome = 'ok') AS q "
+    f"FROM read_parquet([{{files}}], hive_partitioning = true) "
+    "WHERE action = 'GenerateReflectSequence' AND outcome IS NOT NULL GROUP BY ALL"
+).fetchall()
+result = {{"groups": len(got)}}
+"""
+
+
+def _bare_summary(ds: Dataset) -> dict[str, Any]:
+    return _child(_BARE.format(folder=str(ds.parquet)), _BARE_IMPORTS)
+
+
+def _ibis_summary(ds: Dataset) -> dict[str, Any]:
+    return _child(
+        f"""
+        summary = daily_summary(open_dataset({str(ds.parquet)!r}))
+        result = {{"groups": len(summary)}}
+        """,
+        "from faceid_tools.analysis import daily_summary\nfrom bench.ibis_engine import open_dataset",
+    )
+
+
+_SPARK_SESSION = """
+from faceid_tools.analysis import daily_summary
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[2]").config("spark.driver.memory", "2g")
+         .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+"""
+
+
+def _spark_summary(ds: Dataset) -> dict[str, Any]:
+    return _child(
+        f"""
+        summary = daily_summary(spark.read.parquet({str(ds.parquet)!r}))
+        result = {{"groups": len(summary)}}
+        spark.stop()
+        """,
+        _SPARK_SESSION,
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def _simulate(rows: int, folder: Path) -> dict[str, Any]:
     log = folder / "simulate.sqlite"
     for f in (log, Path(f"{log}-wal"), Path(f"{log}-shm")):
@@ -255,59 +353,71 @@ _EXPORT_CODE = (
 )
 
 
-def _available_mib() -> float:
-    """MemAvailable from /proc/meminfo (inf where there is none)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("inf")
-
-
 def _median(xs: list[float]) -> float:
     return sorted(xs)[len(xs) // 2]
 
 
 def run(quick: bool) -> list[Row]:
-    """The rows of the data-at-scale benchmark (quick: 1M rows only, one repetition)."""
-    labels = ["1M"] if quick else ["1M", "10M"]
+    """The rows of the data-at-scale benchmark (quick: 1M rows only, one repetition).
+
+    Per size, side by side and alternating fresh processes (median of 3): DuckDB's bare summary
+    (the baseline of the ratios), ``daily_summary`` on the DuckDB engine, on the Ibis prototype
+    (1M and 10M, when ibis is installed) and on Spark ``local[2]`` (10M, when pyspark is); the
+    pandas-from-SQLite path at 1M (and at 10M with ``FACEID_BENCH_PANDAS_10M=1``: ~15 GiB).
+    ``FACEID_BENCH_SUMMARY_ONLY=1`` leaves out the simulate and export rows.
+    """
+    labels = ["1M"] if quick else ["1M", "10M", "100M"]
+    reps = 1 if quick else 3
     rows: list[Row] = []
-    pandas_peak_per_row: float | None = None
     for label in labels:
-        ds = dataset(label)
-        reps_pandas = 1 if quick or label == "10M" else 3
-        reps_duck = 1 if quick else 3
+        ds = dataset_100m() if label == "100M" else dataset(label)
         t0 = time.perf_counter()
+        ways: dict[str, Any] = {
+            "DuckDB bare summary": _bare_summary,
+            "daily_summary, DuckDB": _duckdb_summary,
+        }
+        if label != "100M" and _has("ibis"):
+            ways["daily_summary, Ibis on DuckDB (prototype)"] = _ibis_summary
+        if label == "10M" and _has("pyspark"):
+            ways["daily_summary, Spark local[2]"] = _spark_summary
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ways}
+        for _ in range(reps):
+            for name, measure in ways.items():
+                runs[name].append(measure(ds))
+        pandas_runs: list[dict[str, Any]] = []
         skipped = ""
-        if pandas_peak_per_row is not None:
-            need = pandas_peak_per_row * ds.rows  # per-row memory falls with size: an upper bound
-            if need > 0.9 * _available_mib():
-                reps_pandas = 0
-                skipped = (
-                    f"pandas baseline not run: it would need ~{need / 1024:.1f} GiB, "
-                    f"{_available_mib() / 1024:.1f} GiB available"
-                )
-        if label == "10M" and reps_pandas:
-            # minutes and ~15 GiB for one run: measured once per dataset and code, reused
+        if label == "1M":
+            pandas_runs = [_pandas_summary(ds) for _ in range(reps)]
+        elif label == "10M" and os.environ.get("FACEID_BENCH_PANDAS_10M"):
             result, reused = _cached(
                 ds.log.parent / "pandas-10M.json",
                 _code_key(*_PANDAS_CODE),
                 functools.partial(_pandas_summary, ds),
             )
             pandas_runs = [result]
-            if reused:
-                skipped = "pandas baseline reused from an earlier run with the same code"
-        else:
-            pandas_runs = [_pandas_summary(ds) for _ in range(reps_pandas)]
-        duck_runs = [_duckdb_summary(ds) for _ in range(reps_duck)]
-        if pandas_runs:
-            pandas_peak_per_row = max(r["peak_mib"] for r in pandas_runs) / ds.rows
-        if skipped:
-            print(f"  summary {label}: {skipped}", file=sys.stderr, flush=True)
-        groups = {r["groups"] for r in pandas_runs + duck_runs}
+            skipped = "reused from an earlier run with the same code" if reused else ""
+        groups = {r["groups"] for rs in runs.values() for r in rs}
         note = f"{ds.rows:,} rows, {groups.pop() if len(groups) == 1 else groups} groups"
+        base = "DuckDB bare summary"
+        for name, rs in runs.items():
+            extra = f"imports {_median([r['imports'] for r in rs]):.1f} s not included"
+            if name.endswith("Spark local[2]"):
+                extra = (
+                    f"SparkSession start {_median([r['imports'] for r in rs]):.1f} s not "
+                    "included; peak is the Python driver's only (the JVM is another process)"
+                )
+            rows.append(
+                Row(
+                    f"summary {label}: wall",
+                    name,
+                    "s",
+                    [r["wall"] for r in rs],
+                    baseline=None if name == base else base,
+                    note=f"{note}; imports {_median([r['imports'] for r in rs]):.1f} s not included"
+                    if name == base
+                    else extra,
+                )
+            )
         if pandas_runs:
             load = _median([r["load"] for r in pandas_runs])
             rows.append(
@@ -316,41 +426,28 @@ def run(quick: bool) -> list[Row]:
                     "pandas from SQLite",
                     "s",
                     [r["wall"] for r in pandas_runs],
-                    note=f"{note}; load_calls {load:.1f} s of it",
+                    baseline=base,
+                    note=f"load_calls {load:.1f} s of it" + (f"; {skipped}" if skipped else ""),
                 )
             )
-        rows.append(
-            Row(
-                f"summary {label}: wall",
-                "DuckDB over Parquet",
-                "s",
-                [r["wall"] for r in duck_runs],
-                baseline="pandas from SQLite",
-                note=f"imports {_median([r['imports'] for r in duck_runs]):.1f} s not included"
-                + (f"; {skipped}" if skipped else ""),
-            )
-        )
-        if pandas_runs:
-            rows.append(
-                Row(
-                    f"summary {label}: peak RSS",
-                    "pandas from SQLite",
-                    "MiB",
-                    [r["peak_mib"] for r in pandas_runs],
-                    note="whole process",
+        for name, rs in [*runs.items(), ("pandas from SQLite", pandas_runs)]:
+            if rs and not name.endswith("Spark local[2]"):
+                rows.append(
+                    Row(
+                        f"summary {label}: peak RSS",
+                        name,
+                        "MiB",
+                        [r["peak_mib"] for r in rs],
+                        baseline=None if name == base else base,
+                        note="whole process",
+                    )
                 )
-            )
-        rows.append(
-            Row(
-                f"summary {label}: peak RSS",
-                "DuckDB over Parquet",
-                "MiB",
-                [r["peak_mib"] for r in duck_runs],
-                baseline="pandas from SQLite",
-                note="whole process",
-            )
-        )
         print(f"  summary {label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        from bench._harness import table
+
+        print(table([r for r in rows if r.group.startswith(f"summary {label}:")]), file=sys.stderr)
+    if os.environ.get("FACEID_BENCH_SUMMARY_ONLY"):  # the summaries only (no simulate/export)
+        return rows
     # simulate and export timings
     small = dataset("1M")
     work = CACHE / "analysis-scratch"

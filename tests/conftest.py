@@ -4,6 +4,6 @@ import importlib.util
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures.emulator", "tests.fixtures.servers")
+    for name in ("tests.fixtures.emulator", "tests.fixtures.servers", "tests.fixtures.spark")
     if importlib.util.find_spec(name) is not None
 ]

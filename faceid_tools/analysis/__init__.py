@@ -1,9 +1,12 @@
 """Analysis of FaceID call logs: latency, errors, comparisons, sequences, time, SLO review.
 
 Every function takes ``data`` — a DataFrame from :func:`faceid_tools.load_calls`, a SQLite log
-path, or a Parquet dataset folder (aggregated in DuckDB; only aggregates reach pandas) — and
-returns a tidy DataFrame: group columns, then estimates with ``*_lo``/``*_hi`` interval columns
-(95% by default).  Group keys (``by``) are call-log columns or ``minute``/``hour``/``day`` (UTC).
+path, a Parquet dataset folder (aggregated in DuckDB; only aggregates reach pandas), or a
+``pyspark.sql.DataFrame`` with the call-log columns (aggregated in Spark; ``faceid-tools[spark]``)
+— and returns a tidy DataFrame: group columns, then estimates with ``*_lo``/``*_hi`` interval
+columns (95% by default), the same whatever the engine.  Group keys (``by``) are call-log columns
+or ``minute``/``hour``/``day`` (UTC).  Each metric is defined once, over the few operations of
+:class:`._engine.Engine`; each engine (pandas, DuckDB, Spark) implements them in its own module.
 
 Input (:mod:`._data`)
     source             resolve data once (load a SQLite log / open a Parquet dataset) for reuse

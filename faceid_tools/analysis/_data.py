@@ -10,7 +10,12 @@ the names the analyses use.
 * a path to a SQLite call log (or a ``CallLog``) → loaded with ``load_calls``, then the pandas path;
 * a path to a Parquet dataset folder (hive ``day=YYYY-MM-DD/`` partitions, as ``faceid-tools
   export`` writes it) or a :class:`ParquetDataset` → the DuckDB path: aggregates are computed in
-  SQL over ``read_parquet`` of the dataset's committed files, and only they reach pandas.
+  SQL over ``read_parquet`` of the dataset's committed files, and only they reach pandas;
+* a ``pyspark.sql.DataFrame`` with the call-log columns (e.g. ``spark.read.parquet(folder)``) →
+  the Spark path: aggregates computed in Spark, only they reach pandas (pyspark is imported only
+  then; install ``faceid-tools[spark]``).
+
+Whatever the engine, the results are the same (see :mod:`._engine`).
 
 A DataFrame that ``load_calls`` returned for a Parquet folder takes the pandas path (it may have
 been filtered since); the results are the same, only slower to get at scale — pass the folder, or
@@ -34,8 +39,20 @@ import pandas as pd
 
 from ..calllog.schema import CATEGORIES
 from ._duck import DuckSource, ParquetDataset
+from ._engine import Engine
 from ._frame import PandasSource, as_float
-from ._selection import DOWNLOAD, GRS, TIME_KEYS, Attempts, Per, Selection, Window, check_keys
+from ._inputs import UnsupportedDataError, unsupported
+from ._selection import (
+    DOWNLOAD,
+    GRS,
+    TIME_KEYS,
+    Attempts,
+    Per,
+    Selection,
+    Window,
+    check_keys,
+    merge_null_safe,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +62,7 @@ __all__ = [
     "TIME_KEYS",
     "Attempts",
     "DuckSource",
+    "Engine",
     "PandasSource",
     "ParquetDataset",
     "Per",
@@ -61,7 +79,7 @@ __all__ = [
     "source",
 ]
 
-Source = PandasSource | DuckSource
+Source = Engine
 
 
 def source(data: Any) -> Source:
@@ -77,7 +95,7 @@ def source(data: Any) -> Source:
 
 def resolve(data: Any) -> Source:
     """Turn ``data`` into a source; see the module docstring for what is accepted."""
-    if isinstance(data, PandasSource | DuckSource):
+    if isinstance(data, Engine):
         return data
     if isinstance(data, ParquetDataset):
         return DuckSource(data)
@@ -89,10 +107,11 @@ def resolve(data: Any) -> Source:
     elif hasattr(data, "path") and isinstance(data.path, str | os.PathLike):
         path = Path(data.path)  # a CallLog
     if path is None:
-        raise TypeError(
-            "data must be a call-log DataFrame, a SQLite log path or a Parquet dataset folder, "
-            f"got {type(data).__name__}"
-        )
+        if _is_spark_frame(data):
+            from ._spark import SparkSource
+
+            return SparkSource(data)
+        raise unsupported(data)
     if _is_parquet_dataset(path):
         return DuckSource(ParquetDataset(path))
     if path.is_file():
@@ -111,8 +130,11 @@ def restrict(data: Any, window: Window) -> Source:
     src = resolve(data)
     if isinstance(src, PandasSource):
         return PandasSource(src.frame[window.frame_mask(src.frame)])
-    if not isinstance(src, DuckSource):  # an engine added later needs its own branch here
-        raise TypeError(f"window: not supported for {type(src).__name__} data")
+    if not isinstance(src, DuckSource):  # Spark: filter the DataFrame itself (df.where(...))
+        raise UnsupportedDataError(
+            f"window: a period or campaign of {type(src).__name__} data is not supported; "
+            "filter the DataFrame itself (e.g. df.where(...)) and pass it as data"
+        )
     earlier = src.windows if isinstance(src, _WindowedDuckSource) else ()
     return _WindowedDuckSource(src.dataset, (*earlier, window))
 
@@ -130,6 +152,12 @@ class _WindowedDuckSource(DuckSource):
         for window in self.windows:
             sql = window.sql(sql)
         return sql
+
+
+def _is_spark_frame(data: Any) -> bool:
+    """A pyspark DataFrame (classic or Spark Connect), told without importing pyspark."""
+    kind = type(data)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.sql")
 
 
 def _is_parquet_dataset(path: Path) -> bool:
@@ -172,24 +200,6 @@ def _plain_values(values: pd.Series) -> pd.Series:
     if non_null and all(isinstance(v, int | float | np.number) for v in non_null):
         return obj.astype("float64")
     return pd.Series(list(obj), index=values.index, dtype="str")
-
-
-def merge_null_safe(
-    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], how: str = "left"
-) -> pd.DataFrame:
-    """Merge on ``keys`` with missing matching missing (as SQL's IS NOT DISTINCT FROM)."""
-    keys = list(keys)
-    if not keys:
-        return left.merge(right, how="cross")
-    sentinel = "\x00null"
-    lk, rk = left.copy(), right.copy()
-    for k in keys:
-        lk[k] = lk[k].astype(object).where(lk[k].notna(), sentinel)
-        rk[k] = rk[k].astype(object).where(rk[k].notna(), sentinel)
-    merged = lk.merge(rk, on=keys, how=how)  # type: ignore[arg-type]
-    for k in keys:
-        merged[k] = merged[k].where(merged[k] != sentinel, None)
-    return merged
 
 
 def sort_values_of(key: str, values: Iterable[Any]) -> list[Any]:

@@ -1,10 +1,10 @@
-"""The DuckDB path: SQL over the committed files of a Parquet dataset."""
+"""The DuckDB engine: the operations of :class:`._engine.Engine` as SQL over a Parquet dataset."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +13,19 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..calllog.schema import CATEGORIES
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from ..calllog.schema import CATEGORIES, COLUMNS
+from . import _duck_order
+from ._engine import (
+    FIRST_SEEN_ORDER,
+    Engine,
+    RankFn,
+    order_statistics_from_counts,
+    u_from_rank_sums,
+)
+from ._footers import _day_partitioned as _day_partitioned
+from ._footers import _Footers
+from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +46,14 @@ class ParquetDataset:
         return dataset_files(self.path)
 
 
-class DuckSource:
+#: DuckDB's memory limit for an analysis connection (it spills to a temporary folder beyond it).
+MEMORY_LIMIT = "512MB"
+
+
+class DuckSource(Engine):
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
+
+    name = "duckdb"
 
     def __init__(self, dataset: ParquetDataset):
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -66,6 +80,15 @@ class DuckSource:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")
             con.execute("SET parquet_metadata_cache = true")
+            # No bar in logs, pipes or reports (in Jupyter without ipywidgets DuckDB refuses the
+            # setting, and shows no bar there anyway).
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET enable_progress_bar = false")
+            # Staged selections of 100M+ rows spill to disk instead of growing the process: at
+            # 100M rows the peak drops from 1.9 GiB to under 1 GiB at the same speed (bench).
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            spill = Path(tempfile.gettempdir()) / "faceid-tools-duckdb"
+            con.execute(f"SET temp_directory = {_lit(str(spill))}")
             self._con = con
         return self._con
 
@@ -201,62 +224,196 @@ class DuckSource:
             for name, frame in tables.items():
                 con.register(name, frame)
             log.debug("duckdb: %s", sql)
-            return con.execute(sql).df()
+            try:
+                return con.execute(sql).df()
+            except duckdb.OutOfMemoryException:
+                # Exact quantiles hold their group's values and cannot spill: lift the limit.
+                log.warning("duckdb: over the %s memory limit; retrying without it", MEMORY_LIMIT)
+                con.execute("RESET memory_limit")
+                return con.execute(sql).df()
         finally:
             for name in tables:
                 con.unregister(name)
 
+    # -- the engine's operations -----------------------------------------------------------------
 
-_DAY_FOLDER = re.compile(r"day=(\d{4}-\d{2}-\d{2})")
+    def counts(
+        self, sel: Selection, keys: Sequence[str], *, value: str | None = None
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        sel_keys = "".join(f"{k}, " for k in keys)
+        extra = f", count({value}) AS n_value" if value else ""
+        while True:
+            base = self.base_sql(sel, keys, [value] if value else [])
+            out = self.query(f"SELECT {sel_keys}count(*) AS count{extra} FROM ({base}){group}")
+            if not self.check_categories(out, keys):
+                return out
+
+    def sums(self, sel: Selection, keys: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+        keys = list(keys)
+        base = self.base_sql(sel, keys, columns)
+        aggs = []
+        for c in columns:
+            x = f"CAST({c} AS DOUBLE)"
+            aggs += [f"count({x}) AS n_{c}", f"sum({x}) AS sum_{c}"]
+            aggs += [f"min({x}) AS min_{c}", f"max({x}) AS max_{c}"]
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        sel_keys = "".join(f"{k}, " for k in keys)
+        return self.query(f"SELECT {sel_keys}{', '.join(aggs)} FROM ({base}){group}")
+
+    def _order_statistics(
+        self,
+        sel: Selection,
+        keys: list[str],
+        column: str,
+        ranks: RankFn,
+        groups: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        return _duck_order.order_statistics(self, sel, keys, column, ranks, groups)
+
+    def outcome_summary(
+        self, sel: Selection, ok: Selection, keys: Sequence[str], column: str, ranks: RankFn
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One scan of the files: the selected rows (coded keys, coded outcome, ``column``) are
+        staged in a temporary table; the counts and the ``quantile_disc`` pass read it."""
+        keys = list(keys)
+        if ok.first_attempt != sel.first_attempt or ok.action != sel.action or sel.final_attempt:
+            return super().outcome_summary(sel, ok, keys, column, ranks)
+        with _duck_order.Staged(self, sel, keys, ["outcome", column]) as staged:
+            head = "".join(f"{k}, " for k in keys)
+            raw = staged.query(
+                f"SELECT {head}outcome, count(*) AS count, count({column}) AS n_value "
+                f"FROM ({staged.sql()}) GROUP BY {head}outcome"
+            )
+            code = staged.code("outcome", "ok")
+            sizes = raw[raw["outcome"] == code][[*keys, "n_value"]]
+            sizes = sizes.rename(columns={"n_value": "n"})
+            relation = staged.sql(f"outcome = {code} AND {column} IS NOT NULL")
+            stats = _duck_order.pick_order_statistics(self, relation, keys, column, ranks, sizes)
+            return staged.decode(raw), staged.decode(stats)
+
+    def rank_sums(
+        self, sel: Selection, keys: Sequence[str], column: str, members: pd.DataFrame
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
+        base = self.base_sql(sel, keys, [column])
+        sql = (
+            f"WITH j AS (SELECT m._pair, m._is_a, CAST(s.{column} AS DOUBLE) AS x "
+            f"FROM ({base}) s JOIN _members m ON {on}), "
+            # One sort per pair: rank() is the first rank of a value's ties, the cumulative
+            # count (default RANGE frame, peers included) the last; t = last - first + 1.
+            "r AS (SELECT _pair, _is_a, rank() OVER w AS rk, count(*) OVER w - rank() OVER w + 1 "
+            "AS t FROM j WINDOW w AS (PARTITION BY _pair ORDER BY x)) "
+            "SELECT _pair, sum(CASE WHEN _is_a THEN rk + (t - 1) / 2.0 ELSE 0 END) AS rank_sum_a, "
+            "count(*) FILTER (WHERE _is_a) AS n_a, count(*) FILTER (WHERE NOT _is_a) AS n_b, "
+            "sum(CAST(t AS DOUBLE) * t - 1) AS tie_term FROM r GROUP BY _pair"
+        )
+        out = self.query(sql, _members=members).set_index("_pair")
+        return u_from_rank_sums(out)
+
+    def duplicate_groups(self, sel: Selection) -> pd.DataFrame:
+        base = self.base_sql(sel, ["seq_sha256"], ["call_id"])
+        calls = "count(DISTINCT call_id) + count(*) FILTER (WHERE call_id IS NULL)"
+        # Group 64-bit hashes first (a cheap key), then check the few candidates exactly.
+        out = self.query(
+            f"WITH b AS ({base}), "
+            "h AS (SELECT hash(seq_sha256) AS hk FROM b GROUP BY hk HAVING count(*) > 1) "
+            f"SELECT seq_sha256, count(*) AS copies, {calls} AS calls, "
+            "list_sort(list(DISTINCT call_id) FILTER (WHERE call_id IS NOT NULL)) AS call_ids "
+            f"FROM b WHERE hash(seq_sha256) IN (SELECT hk FROM h) GROUP BY seq_sha256 "
+            f"HAVING {calls} > 1"
+        )
+        out["call_ids"] = [
+            tuple(str(v) for v in (i if i is not None else [])) for i in out["call_ids"]
+        ]
+        return out
+
+    def first_seen(self, sel: Selection, keys: Sequence[str]) -> pd.DataFrame:
+        keys = list(keys)
+        order = [c for c in FIRST_SEEN_ORDER if c not in keys]
+        base = self.base_sql(sel, keys, ["seq_sha256", *order])
+        by = ", ".join(f"{c} NULLS LAST" for c in FIRST_SEEN_ORDER)
+        sel_keys = "".join(f"{k}, " for k in keys)
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        return self.query(
+            f"WITH r AS (SELECT {sel_keys}row_number() OVER (PARTITION BY seq_sha256 "
+            f"ORDER BY {by}) AS _rn FROM ({base})) "
+            f"SELECT {sel_keys}count(*) AS n, count(*) FILTER (WHERE _rn > 1) AS repeats "
+            f"FROM r{group}"
+        )
+
+    def binned_counts(
+        self,
+        sel: Selection,
+        keys: Sequence[str],
+        column: str,
+        start: float,
+        width: float,
+        nbins: int,
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        base = self.base_sql(sel, keys, [column])
+        bucket = (
+            f"CAST(least(floor((CAST({column} AS DOUBLE) - {start!r}) / {width!r}), {nbins - 1}) "
+            "AS BIGINT)"
+        )
+        sel_keys = "".join(f"{k}, " for k in keys)
+        return self.query(
+            f"SELECT {sel_keys}{bucket} AS _bin, count(*) AS count FROM ({base}) "
+            f"GROUP BY {sel_keys}_bin"
+        )
+
+    def property_stats(
+        self, sel: Selection, keys: Sequence[str], properties: Sequence[str], ranks: RankFn
+    ) -> pd.DataFrame:
+        """Two scans: integer properties take few distinct values, so one GROUPING SETS query
+        counts every value (the order statistics follow exactly from the cumulative counts) and,
+        in the same scan, counts and sums the real-valued ones, whose order statistics then take
+        one ``quantile_disc`` pass."""
+        keys = list(keys)
+        ints = [p for p in properties if p in _INTEGER_COLUMNS]
+        reals = [p for p in properties if p not in _INTEGER_COLUMNS]
+        sel_keys = "".join(f"{k}, " for k in keys)
+        sets = ["(" + ", ".join([*keys, p]) + ")" for p in ints]
+        if reals:
+            sets.append("(" + ", ".join(keys) + ")")
+        flags = "".join(f"GROUPING({p}) AS _g_{p}, " for p in ints)
+        casts = "".join(f"CAST({p} AS DOUBLE) AS {p}, " for p in ints)
+        real_aggs = "".join(
+            f", count({p}) AS _n_{p}, sum(CAST({p} AS DOUBLE)) AS _s_{p}" for p in reals
+        )
+        while True:
+            base = self.base_sql(sel, keys, [*ints, *reals])
+            counted = self.query(
+                f"SELECT {sel_keys}{casts}{flags}count(*) AS count{real_aggs} "
+                f"FROM ({base}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+            )
+            if not self.check_categories(counted, keys):
+                break
+        keys_only = counted
+        for p in ints:
+            keys_only = keys_only[keys_only[f"_g_{p}"] == 1]
+        parts = []
+        for p in ints:
+            block = counted[(counted[f"_g_{p}"] == 0) & counted[p].notna()]
+            hist = block[[*keys, p, "count"]].rename(columns={p: "value"})
+            stats = order_statistics_from_counts(hist, keys, ranks)
+            parts.append(stats.assign(property=p))
+        for p in reals:
+            groups = keys_only[[*keys, f"_n_{p}"]].rename(columns={f"_n_{p}": "n"})
+            stats = self.order_statistics(sel, keys, p, ranks, groups=groups)
+            sums = keys_only[[*keys, f"_s_{p}"]].rename(columns={f"_s_{p}": "sum_value"})
+            stats = merge_null_safe(stats, sums, keys)
+            parts.append(stats.assign(property=p))
+        if not parts:
+            return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
+        return pd.concat(parts, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class _Footers:
-    """What the Parquet footers tell: the columns, ``started_at``'s time unit (None: not a
-    timestamp), and whether each file is in a ``day=YYYY-MM-DD`` folder holding only rows whose
-    ``started_at`` (by the row groups' min/max statistics) falls in that UTC day."""
-
-    columns: frozenset[str]
-    started_at_unit: str | None
-    day_partitioned: bool
-
-    @classmethod
-    def read(cls, files: Sequence[Path]) -> _Footers:
-        columns: set[str] = set()
-        unit: str | None = None
-        partitioned = True
-        one_day = pd.Timedelta(days=1)
-        for f in files:
-            meta = pq.ParquetFile(f).metadata
-            schema = meta.schema.to_arrow_schema()
-            columns |= set(schema.names)
-            if "started_at" not in schema.names:
-                partitioned = False
-                continue
-            kind = schema.field("started_at").type
-            unit = kind.unit if pa.types.is_timestamp(kind) else unit
-            m = _DAY_FOLDER.fullmatch(f.parent.name)
-            if m is None or not pa.types.is_timestamp(kind) or kind.tz is None:
-                partitioned = False
-            if not partitioned or m is None:
-                continue
-            start = pd.Timestamp(m.group(1), tz="UTC")
-            column = meta.schema.names.index("started_at")
-            for i in range(meta.num_row_groups):
-                stats = meta.row_group(i).column(column).statistics
-                if stats is None or not stats.has_min_max or stats.null_count:
-                    partitioned = False
-                    break
-                lo, hi = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
-                if lo.tzinfo is None or not (start <= lo and hi < start + one_day):
-                    partitioned = False
-                    break
-        return cls(frozenset(columns), unit, partitioned and bool(files))
-
-
-def _day_partitioned(files: Sequence[Path]) -> bool:
-    """True if every file's ``day=`` folder holds only that UTC day's rows (see :class:`_Footers`)."""
-    return _Footers.read(files).day_partitioned
+#: Call-log columns holding integers (their order statistics come from value counts).
+_INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")
 
 
 def _categories_sql(name: str) -> str:

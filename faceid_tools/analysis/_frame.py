@@ -1,4 +1,4 @@
-"""The pandas path: selections over a call-log DataFrame."""
+"""The pandas engine: the operations of :class:`._engine.Engine` over a call-log DataFrame."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from ._engine import FIRST_SEEN_ORDER, Engine, RankFn
+from ._inputs import check_pandas_frame
 from ._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection
 
 
-class PandasSource:
+class PandasSource(Engine):
     """Rows held in a pandas DataFrame."""
 
+    name = "pandas"
+
     def __init__(self, frame: pd.DataFrame):
-        missing = {"action", "outcome"} - set(frame.columns)
-        if missing:
-            raise ValueError(f"not a call log: missing column(s) {sorted(missing)}")
+        check_pandas_frame(frame)
         self.frame = frame
         self._level_of: pd.Series | None = None
 
@@ -66,6 +68,182 @@ class PandasSource:
             if name not in out.columns:
                 out[name] = df[name]
         return out
+
+    # -- the engine's operations -----------------------------------------------------------------
+
+    def counts(
+        self, sel: Selection, keys: Sequence[str], *, value: str | None = None
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        df = self.select(sel, keys, [value] if value else [])
+        if value:
+            df = df.assign(_v=df[value].notna())
+        if not keys:
+            out = pd.DataFrame({"count": [len(df)]})
+            if value:
+                out["n_value"] = int(df["_v"].sum())
+            return out
+        g = df.groupby(keys, dropna=False, sort=False, observed=True)
+        res = g.size().rename("count").to_frame()
+        if value:
+            res["n_value"] = g["_v"].sum().astype("int64")
+        return res.reset_index()
+
+    def sums(self, sel: Selection, keys: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+        keys = list(keys)
+        df = self.select(sel, keys, columns)
+        for c in columns:
+            df[c] = as_float(df[c])
+        parts: dict[str, Any] = {}
+        if keys:
+            g = df.groupby(keys, dropna=False, sort=False, observed=True)
+            for c in columns:
+                parts[f"n_{c}"] = g[c].count()
+                parts[f"sum_{c}"] = g[c].sum(min_count=1)
+                parts[f"min_{c}"] = g[c].min()
+                parts[f"max_{c}"] = g[c].max()
+            return pd.DataFrame(parts).reset_index()
+        for c in columns:
+            parts[f"n_{c}"] = [df[c].count()]
+            parts[f"sum_{c}"] = [df[c].sum(min_count=1)]
+            parts[f"min_{c}"] = [df[c].min()]
+            parts[f"max_{c}"] = [df[c].max()]
+        return pd.DataFrame(parts)
+
+    def _order_statistics(
+        self,
+        sel: Selection,
+        keys: list[str],
+        column: str,
+        ranks: RankFn,
+        groups: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        df = self.select(sel, keys, [column])
+        x = as_float(df[column])
+        df = df.assign(**{column: x}).dropna(subset=[column])
+        if df.empty:
+            return pd.DataFrame(columns=[*keys, "n"])
+        if keys:
+            df = df.sort_values([*keys, column], kind="stable")
+            grouped = df.groupby(keys, dropna=False, sort=False, observed=True)
+            pos = grouped.cumcount().to_numpy() + 1
+            size = grouped[column].transform("size").to_numpy()
+        else:
+            df = df.sort_values(column, kind="stable")
+            pos = np.arange(1, len(df) + 1)
+            size = np.full(len(df), len(df))
+        starts = np.flatnonzero(pos == 1)
+        prime = getattr(ranks, "prime", None)
+        if prime is not None:
+            prime(size[starts])
+        values = df[column].to_numpy()
+        key_values = {k: df[k].to_numpy(dtype=object) for k in keys}
+        rows = []
+        for start in starts:
+            n = int(size[start])
+            row: dict[str, object] = {k: key_values[k][start] for k in keys}
+            row["n"] = n
+            for name, rank in ranks(n).items():
+                row[name] = float(values[start + rank - 1]) if 1 <= rank <= n else np.nan
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def rank_sums(
+        self, sel: Selection, keys: Sequence[str], column: str, members: pd.DataFrame
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        df = self.select(sel, keys, [column])
+        x = as_float(df[column])
+        samples: dict[tuple[Any, ...], np.ndarray] = {}
+        for key, block in x.groupby([df[k] for k in keys], dropna=False, observed=True):
+            samples[key if isinstance(key, tuple) else (key,)] = block.to_numpy()
+        empty = np.array([], dtype=float)
+        sides: dict[int, dict[bool, np.ndarray]] = {}
+        for rec in members.to_dict("records"):
+            key = tuple(rec[k] for k in keys)
+            sides.setdefault(int(rec["_pair"]), {})[bool(rec["_is_a"])] = samples.get(key, empty)
+        rows = []
+        for pair, side in sides.items():
+            xa, xb = side.get(True, empty), side.get(False, empty)
+            u1, tie_term = u_statistic(xa, xb)
+            rows.append(
+                {
+                    "_pair": pair,
+                    "u_statistic": u1,
+                    "n_a": len(xa),
+                    "n_b": len(xb),
+                    "tie_term": tie_term,
+                }
+            )
+        return pd.DataFrame(rows).set_index("_pair")
+
+    def duplicate_groups(self, sel: Selection) -> pd.DataFrame:
+        df = self.select(sel, ["seq_sha256"], ["call_id"])
+        ids = df["call_id"].astype(object)
+        g = ids.groupby(df["seq_sha256"], sort=False)
+        calls = g.nunique(dropna=True) + ids.isna().groupby(df["seq_sha256"], sort=False).sum()
+        dup = calls[calls > 1].index
+        block = df[df["seq_sha256"].isin(dup)]
+        rows = [
+            {
+                "seq_sha256": sha,
+                "copies": len(b),
+                "calls": int(calls[sha]),
+                "call_ids": tuple(sorted({str(v) for v in b["call_id"].dropna()})),
+            }
+            for sha, b in block.groupby("seq_sha256", sort=False)
+        ]
+        return pd.DataFrame(rows, columns=["seq_sha256", "copies", "calls", "call_ids"])
+
+    def first_seen(self, sel: Selection, keys: Sequence[str]) -> pd.DataFrame:
+        keys = list(keys)
+        order = [c for c in FIRST_SEEN_ORDER if c not in keys]
+        df = self.select(sel, keys, ["seq_sha256", *order])
+        df = df.sort_values(list(FIRST_SEEN_ORDER), kind="stable", na_position="last")
+        df = df.assign(_repeat=df["seq_sha256"].duplicated())
+        if not keys:
+            return pd.DataFrame({"n": [len(df)], "repeats": [int(df["_repeat"].sum())]})
+        g = df.groupby(keys, dropna=False, sort=False, observed=True)["_repeat"]
+        return pd.DataFrame({"n": g.size(), "repeats": g.sum().astype("int64")}).reset_index()
+
+    def binned_counts(
+        self,
+        sel: Selection,
+        keys: Sequence[str],
+        column: str,
+        start: float,
+        width: float,
+        nbins: int,
+    ) -> pd.DataFrame:
+        keys = list(keys)
+        df = self.select(sel, keys, [column])
+        x = as_float(df[column]).to_numpy()
+        idx = np.minimum(np.floor((x - start) / width), nbins - 1).astype("int64")
+        df = df.assign(_bin=idx)
+        return (
+            df.groupby([*keys, "_bin"], dropna=False, sort=False, observed=True)
+            .size()
+            .rename("count")
+            .reset_index()
+        )
+
+
+def u_statistic(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float]:
+    """Mann–Whitney U of ``xa`` (ties count ½) and the tie term Σ(t³ − t) of the pooled sample.
+
+    ``U = Σ_{x in a} (#{y in b: y < x} + ½ #{y in b: y = x})``, the rank-sum form
+    ``R_a − n_a(n_a + 1)/2`` with mid-ranks, by binary search in the sorted ``xb``.
+    """
+    b = np.sort(xb)
+    below = np.searchsorted(b, xa, side="left")
+    upto = np.searchsorted(b, xa, side="right")
+    u1 = float(below.sum() + (upto - below).sum() / 2)
+    pooled = np.sort(np.concatenate([xa, xb]))
+    if pooled.size == 0:
+        return u1, 0.0
+    starts = np.flatnonzero(np.concatenate([[True], pooled[1:] != pooled[:-1]]))
+    t = np.diff(np.append(starts, pooled.size)).astype(float)
+    return u1, float((t * t * t - t).sum())
 
 
 def _needed_columns(

@@ -143,3 +143,21 @@ class Window:
 
 def _ts(t: pd.Timestamp) -> str:
     return f"TIMESTAMPTZ '{t.tz_convert('UTC').isoformat()}'"
+
+
+def merge_null_safe(
+    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], how: str = "left"
+) -> pd.DataFrame:
+    """Merge on ``keys`` with missing matching missing (as SQL's IS NOT DISTINCT FROM)."""
+    keys = list(keys)
+    if not keys:
+        return left.merge(right, how="cross")
+    sentinel = "\x00null"
+    lk, rk = left.copy(), right.copy()
+    for k in keys:
+        lk[k] = lk[k].astype(object).where(lk[k].notna(), sentinel)
+        rk[k] = rk[k].astype(object).where(rk[k].notna(), sentinel)
+    merged = lk.merge(rk, on=keys, how=how)  # type: ignore[arg-type]
+    for k in keys:
+        merged[k] = merged[k].where(merged[k] != sentinel, None)
+    return merged

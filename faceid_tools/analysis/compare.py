@@ -18,15 +18,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import _engine
 from ._data import (
     GRS,
     Attempts,
-    DuckSource,
-    PandasSource,
     Per,
     Selection,
-    as_float,
+    Source,
     check_keys,
     finish_keys,
     merge_null_safe,
@@ -160,7 +157,7 @@ def compare_latency(
     sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
 
     ranks = _MedianRanks()
-    med = _engine.order_statistics(src, sel, keys, column, ranks)
+    med = src.order_statistics(sel, keys, column, ranks)
     med["z"] = bonett_price_ranks_many(med["n"].to_numpy(dtype="int64"))[2]
     pairs = _pairs(med, within_keys, between_key)
     cols = ["n", "median", "bp_lo", "bp_hi", "z"]
@@ -211,39 +208,23 @@ def compare_latency(
 
 
 def _mann_whitney(
-    src: PandasSource | DuckSource,
+    src: Source,
     sel: Selection,
     within: list[str],
     between: str,
     column: str,
     pairs: pd.DataFrame,
 ) -> pd.DataFrame:
-    """U and p per pair, from rank sums (scipy's rankdata here, window ranks in SQL there).
+    """U and p per pair, from the engine's rank sums.
 
-    Both paths feed the same (U, n1, n2, tie term) to :func:`mann_whitney_pvalue`, which the
+    Every engine feeds the same (U, n1, n2, tie term) to :func:`mann_whitney_pvalue`, which the
     tests hold equal to ``scipy.stats.mannwhitneyu(method="asymptotic")``; calling that per
     pair costs milliseconds of argument checking each, too much for hundreds of pairs.
     """
     keys = [*within, between]
     sel = Selection(**{**sel.__dict__, "not_null": (*sel.not_null, column)})
-    rows = []
     if pairs.empty:
         return pd.DataFrame(columns=[*within, "a", "b", "u_statistic", "p_value"])
-    if isinstance(src, PandasSource):
-        df = src.select(sel, keys, [column])
-        x = as_float(df[column])
-        samples: dict[tuple[Any, ...], np.ndarray] = {}
-        for key, block in x.groupby([df[k] for k in keys], dropna=False, observed=True):
-            samples[key if isinstance(key, tuple) else (key,)] = block.to_numpy()
-        empty = np.array([], dtype=float)
-        for rec in pairs.to_dict("records"):
-            w = tuple(rec[k] for k in within)
-            xa = samples.get((*w, rec["a"]), empty)
-            xb = samples.get((*w, rec["b"]), empty)
-            u1, tie_term = _u_statistic(xa, xb)
-            p = float(mann_whitney_pvalue(u1, len(xa), len(xb), tie_term))
-            rows.append({**rec, "u_statistic": u1, "p_value": p})
-        return pd.DataFrame(rows)
     members = []
     for i, rec in enumerate(pairs.to_dict("records")):
         for side in ("a", "b"):
@@ -255,46 +236,14 @@ def _mann_whitney(
                     "_is_a": side == "a",
                 }
             )
-    table = pd.DataFrame(members)
-    on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
-    base = src.base_sql(sel, keys, [column])
-    sql = (
-        f"WITH j AS (SELECT m._pair, m._is_a, CAST(s.{column} AS DOUBLE) AS x "
-        f"FROM ({base}) s JOIN _members m ON {on}), "
-        # One sort per pair: rank() is the first rank of a value's ties, the cumulative count
-        # (default RANGE frame, peers included) the last; t = last - first + 1 tied values.
-        "r AS (SELECT _pair, _is_a, rank() OVER w AS rk, count(*) OVER w - rank() OVER w + 1 AS t "
-        "FROM j WINDOW w AS (PARTITION BY _pair ORDER BY x)) "
-        "SELECT _pair, sum(CASE WHEN _is_a THEN rk + (t - 1) / 2.0 ELSE 0 END) AS rank_sum_a, "
-        "count(*) FILTER (WHERE _is_a) AS n_a, count(*) FILTER (WHERE NOT _is_a) AS n_b, "
-        "sum(CAST(t AS DOUBLE) * t - 1) AS tie_term FROM r GROUP BY _pair"
-    )
-    res = src.query(sql, _members=table).set_index("_pair").to_dict("index")
+    res = src.rank_sums(sel, keys, column, pd.DataFrame(members)).to_dict("index")
+    rows = []
     for i, rec in enumerate(pairs.to_dict("records")):
         r = res[i]
-        n_a, n_b = float(r["n_a"]), float(r["n_b"])
-        u1 = float(r["rank_sum_a"]) - n_a * (n_a + 1) / 2
-        p = float(mann_whitney_pvalue(u1, n_a, n_b, float(r["tie_term"])))
+        u1 = float(r["u_statistic"])
+        p = float(mann_whitney_pvalue(u1, float(r["n_a"]), float(r["n_b"]), float(r["tie_term"])))
         rows.append({**rec, "u_statistic": u1, "p_value": p})
     return pd.DataFrame(rows)
-
-
-def _u_statistic(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float]:
-    """Mann–Whitney U of ``xa`` (ties count ½) and the tie term Σ(t³ − t) of the pooled sample.
-
-    ``U = Σ_{x in a} (#{y in b: y < x} + ½ #{y in b: y = x})``, the rank-sum form
-    ``R_a − n_a(n_a + 1)/2`` with mid-ranks, by binary search in the sorted ``xb``.
-    """
-    b = np.sort(xb)
-    below = np.searchsorted(b, xa, side="left")
-    upto = np.searchsorted(b, xa, side="right")
-    u1 = float(below.sum() + (upto - below).sum() / 2)
-    pooled = np.sort(np.concatenate([xa, xb]))
-    if pooled.size == 0:
-        return u1, 0.0
-    starts = np.flatnonzero(np.concatenate([[True], pooled[1:] != pooled[:-1]]))
-    t = np.diff(np.append(starts, pooled.size)).astype(float)
-    return u1, float((t * t * t - t).sum())
 
 
 def compare_error_rates(

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import OUTCOME_CATEGORIES
-from . import _engine
 from ._data import (
     GRS,
     Attempts,
@@ -48,7 +47,7 @@ def outcome_counts(
     src: Source, keys: Sequence[str], sel: Selection, *, value: str | None = None
 ) -> pd.DataFrame:
     """Counts per group and outcome (raw key values), for the functions below."""
-    return _engine.counts(src, sel, [*keys, "outcome"], value=value)
+    return src.counts(sel, [*keys, "outcome"], value=value)
 
 
 def rate_table(
@@ -125,7 +124,7 @@ def error_codes(
     if "error_code" in keys:
         raise ValueError("error_code is the breakdown already; leave it out of `by`")
     src = resolve(data)
-    raw = _engine.counts(src, selection(per, action, attempts), [*keys, "outcome", "error_code"])
+    raw = src.counts(selection(per, action, attempts), [*keys, "outcome", "error_code"])
     outcome = raw["outcome"].astype(object)
     code = raw["error_code"].astype(object).where(raw["error_code"].notna(), outcome)
     raw = raw.assign(_code=code.where(outcome != "ok", None))

@@ -100,7 +100,7 @@ def latency_summary(
     src = resolve(data)
     ranks = quantile_ranks(quantiles, confidence)
     sel = _selection(action, outcome, attempts)
-    stats = _engine.order_statistics(src, sel, keys, column, ranks)
+    stats = src.order_statistics(sel, keys, column, ranks)
     columns = [*keys, "n"]
     for q in quantiles:
         label = quantile_label(q)
@@ -168,7 +168,7 @@ def latency_ecdf(
         return {f"r{r}": int(r) for r in grid}
 
     sel = _selection(action, outcome, attempts)
-    stats = _engine.order_statistics(src, sel, keys, column, ranks)
+    stats = src.order_statistics(sel, keys, column, ranks)
     rows = []
     for rec in stats.to_dict("records"):
         n = int(rec["n"])

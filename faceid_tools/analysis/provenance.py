@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from . import _engine
 from ._data import GRS, Selection, resolve, sort_values_of
 from .timeseries import summary_table
 
@@ -131,14 +130,14 @@ def provenance(data: Any, source: Any = None) -> Provenance:
 
     src = source if source is not None else resolve(data)
     keys = ["campaign_id", "region", "security_level", "endpoint", "simulated", "client_version"]
-    groups = _engine.counts(src, Selection(action=GRS), keys)
-    minutes = _engine.counts(src, Selection(action=GRS), ["minute"])
+    groups = src.counts(Selection(action=GRS), keys)
+    minutes = src.counts(Selection(action=GRS), ["minute"])
     stamps = pd.to_numeric(minutes["minute"].astype(object), errors="coerce").dropna()
     first = pd.Timestamp(int(stamps.min()) * 60, unit="s", tz="UTC") if len(stamps) else None
     last = pd.Timestamp(int(stamps.max()) * 60, unit="s", tz="UTC") if len(stamps) else None
     calls = summary_table(src, None, quantiles=(0.5,), per="call")
     attempts = summary_table(src, None, quantiles=(0.5,), per="attempt")
-    downloads = _engine.counts(src, Selection(action="DownloadSequence"), [])
+    downloads = src.counts(Selection(action="DownloadSequence"), [])
     sim = groups.groupby("simulated", dropna=False)["count"].sum()
     sim_rows = int(
         sum(

@@ -16,17 +16,11 @@ import numpy as np
 import pandas as pd
 
 from .. import seqformat
-from . import _engine
 from ._data import (
     DOWNLOAD,
-    DuckSource,
-    PandasSource,
     Selection,
-    Source,
-    as_float,
     check_keys,
     finish_keys,
-    merge_null_safe,
     resolve,
 )
 from .errors import rate_table
@@ -69,7 +63,7 @@ def integrity_rate(
     """Share of downloaded sequences whose MD5 matched: ``n``, ``verified``, ``rate`` (+ Wilson)."""
     keys = check_keys(by)
     src = resolve(data)
-    raw = _engine.counts(src, _selection(keys, not_null=("seq_md5_ok",)), [*keys, "seq_md5_ok"])
+    raw = src.counts(_selection(keys, not_null=("seq_md5_ok",)), [*keys, "seq_md5_ok"])
     ok = raw["seq_md5_ok"].astype(object).map(lambda v: bool(v) if v is not None else False)
     raw = raw.assign(_ok=np.where(ok, raw["count"], 0))
     totals = _sum_by(raw, keys, n=("count", "sum"), verified=("_ok", "sum"))
@@ -101,39 +95,7 @@ def duplicate_sequences(data: Any) -> pd.DataFrame:
     """
     src = resolve(data)
     sel = Selection(action=DOWNLOAD, not_null=("seq_sha256",))
-    if isinstance(src, PandasSource):
-        df = src.select(sel, ["seq_sha256"], ["call_id"])
-        ids = df["call_id"].astype(object)
-        g = ids.groupby(df["seq_sha256"], sort=False)
-        calls = g.nunique(dropna=True) + ids.isna().groupby(df["seq_sha256"], sort=False).sum()
-        dup = calls[calls > 1].index
-        block = df[df["seq_sha256"].isin(dup)]
-        rows = [
-            {
-                "seq_sha256": sha,
-                "copies": len(b),
-                "calls": int(calls[sha]),
-                "call_ids": tuple(sorted({str(v) for v in b["call_id"].dropna()})),
-            }
-            for sha, b in block.groupby("seq_sha256", sort=False)
-        ]
-        out = pd.DataFrame(rows, columns=["seq_sha256", "copies", "calls", "call_ids"])
-    else:
-        base = src.base_sql(sel, ["seq_sha256"], ["call_id"])
-        # Group 64-bit hashes first (a cheap key), then check the few candidates exactly.
-        sql = (
-            f"WITH b AS ({base}), "
-            "h AS (SELECT hash(seq_sha256) AS hk FROM b GROUP BY hk HAVING count(*) > 1) "
-            "SELECT seq_sha256, count(*) AS copies, "
-            "count(DISTINCT call_id) + count(*) FILTER (WHERE call_id IS NULL) AS calls, "
-            "list_sort(list(DISTINCT call_id) FILTER (WHERE call_id IS NOT NULL)) AS call_ids "
-            "FROM b WHERE hash(seq_sha256) IN (SELECT hk FROM h) GROUP BY seq_sha256 "
-            "HAVING count(DISTINCT call_id) + count(*) FILTER (WHERE call_id IS NULL) > 1"
-        )
-        out = src.query(sql)
-        out["call_ids"] = [
-            tuple(str(v) for v in (ids if ids is not None else [])) for ids in out["call_ids"]
-        ]
+    out = src.duplicate_groups(sel)
     out = out.astype({"copies": "int64", "calls": "int64"})
     out["seq_sha256"] = out["seq_sha256"].astype("str")
     out = out.sort_values(["copies", "seq_sha256"], ascending=[False, True], kind="stable")
@@ -145,50 +107,21 @@ def duplicate_sequences(data: Any) -> pd.DataFrame:
 def duplicate_rate(
     data: Any, by: str | Sequence[str] | None = (), *, confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Downloads whose bytes an earlier call in the log already received, per group.
+    """Downloads repeating a sequence an earlier download in the log already received.
 
-    A call's sequence (``seq_sha256``) is a **repeat** when any earlier call in the whole log —
-    any region, any level — received the same bytes (earlier: by ``started_at``, then ``id``); it
-    counts in the group of the repeating call, so the groups' repeats add up to the log's.  A call
-    that downloads the same bytes twice counts once; a download without a ``call_id`` is a call
-    of its own.  Columns: ``n`` (calls' downloads with a SHA-256), ``distinct`` (first receipts,
-    = n − repeats), ``repeats``, ``rate`` (repeats / n) with Wilson ``rate_lo``/``rate_hi``.
+    Every download with a SHA-256 is counted in the group of the call that made it; it is a
+    **repeat** when an earlier download (by ``started_at``, then ``call_id``) of any region or
+    level received the same bytes, so the groups' ``repeats`` add up to the log's.  Columns:
+    ``n`` (downloads with a SHA-256), ``distinct`` (n − repeats: the downloads that were first to
+    receive their bytes), ``repeats``, ``rate`` (repeats / n) with Wilson ``rate_lo``/``rate_hi``.
     """
     keys = check_keys(by)
     src = resolve(data)
     sel = _selection(keys, not_null=("seq_sha256",))
-    order = ["started_at", "id"]
-    if isinstance(src, PandasSource):
-        order = [c for c in order if c in src.frame.columns]  # a frame without ids: its row order
-        df = src.select(sel, keys, ["seq_sha256", "call_id", *order])
-        df = df.sort_values(order, kind="stable")
-        ids = df["call_id"].astype(object)
-        own = pd.Series([f"#row {i}" for i in df.index], index=df.index, dtype=object)
-        caller = ids.where(ids.notna(), own)
-        df = df[~pd.DataFrame({"s": df["seq_sha256"], "c": caller}).duplicated()]
-        df = df.assign(_repeat=df["seq_sha256"].duplicated().to_numpy(dtype="int64"))
-        if keys:
-            g = df.groupby(list(keys), dropna=False, sort=False, observed=True)["_repeat"]
-            raw = pd.DataFrame({"n": g.size(), "repeats": g.sum()}).reset_index()
-        else:
-            raw = pd.DataFrame({"n": [len(df)], "repeats": [int(df["_repeat"].sum())]})
-    else:
-        base = src.base_sql(sel, keys, ["seq_sha256", "call_id", *order])
-        group = ", ".join(keys)
-        sel_keys = f"{group}, " if keys else ""
-        by_keys = f" GROUP BY {group}" if keys else ""
-        caller_sql = "coalesce(call_id, '#row ' || CAST(id AS VARCHAR))"
-        raw = src.query(
-            f"WITH b AS ({base}), "
-            "u AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256, "
-            f"{caller_sql} ORDER BY started_at, id) AS rc FROM b), "
-            "v AS (SELECT *, row_number() OVER (PARTITION BY seq_sha256 "
-            "ORDER BY started_at, id) AS rs FROM u WHERE rc = 1) "
-            f"SELECT {sel_keys}count(*) AS n, count(*) FILTER (WHERE rs > 1) AS repeats "
-            f"FROM v{by_keys}"
-        )
-    raw = raw.astype({"n": "int64", "repeats": "int64"})
+    raw = src.first_seen(sel, keys)
     raw["distinct"] = raw["n"] - raw["repeats"]
+    raw["repeats"] = raw["n"] - raw["distinct"]
+    raw = raw.astype({"n": "int64", "distinct": "int64", "repeats": "int64"})
     totals = _sum_by(
         raw, keys, n=("n", "sum"), distinct=("distinct", "sum"), repeats=("repeats", "sum")
     )
@@ -220,13 +153,7 @@ def sequence_properties(
     ranks = QuantileRanks(quantiles, confidence, extra={"min": 1, "max": -1})
 
     gkeys = [*keys, "property"]
-    if isinstance(src, DuckSource):
-        merged = _properties_duckdb(src, list(keys), list(properties), ranks)
-    else:
-        sel = _selection(keys, unpivot=tuple(properties))
-        stats = _engine.order_statistics(src, sel, gkeys, "value", ranks)
-        sums = _engine.sums(src, sel, gkeys, ["value"])[[*gkeys, "sum_value"]]
-        merged = merge_null_safe(stats, sums, gkeys)
+    merged = src.property_stats(_selection(keys), keys, properties, ranks)
     merged["mean"] = merged["sum_value"].astype("float64") / merged["n"].astype("float64")
     qcols = [c for label, _ in labels for c in (label, f"{label}_lo", f"{label}_hi")]
     columns = [*gkeys, "n", "mean", "min", *qcols, "max"]
@@ -241,55 +168,6 @@ def sequence_properties(
         out[c] = out[c].astype("float64")
     out.attrs.update(analysis="sequence_properties", by=list(keys), confidence=confidence)
     return out
-
-
-def _properties_duckdb(
-    src: DuckSource, keys: list[str], properties: list[str], ranks: _engine.RankFn
-) -> pd.DataFrame:
-    """Order statistics and sums per (keys, property) in two scans.
-
-    Integer properties take few distinct values: one GROUPING SETS query counts every value (the
-    order statistics follow exactly from the cumulative counts) and, in the same scan, counts
-    and sums the real-valued ones (entropy), whose order statistics then take one
-    ``quantile_disc`` pass.
-    """
-    ints = [p for p in properties if p in _INTEGER_PROPERTIES]
-    reals = [p for p in properties if p not in _INTEGER_PROPERTIES]
-    sel_keys = "".join(f"{k}, " for k in keys)
-    sets = ["(" + ", ".join([*keys, p]) + ")" for p in ints]
-    if reals:
-        sets.append("(" + ", ".join(keys) + ")")
-    flags = "".join(f"GROUPING({p}) AS _g_{p}, " for p in ints)
-    casts = "".join(f"CAST({p} AS DOUBLE) AS {p}, " for p in ints)
-    real_aggs = "".join(
-        f", count({p}) AS _n_{p}, sum(CAST({p} AS DOUBLE)) AS _s_{p}" for p in reals
-    )
-    while True:
-        base = src.base_sql(_selection(keys), keys, [*ints, *reals])
-        counted = src.query(
-            f"SELECT {sel_keys}{casts}{flags}count(*) AS count{real_aggs} "
-            f"FROM ({base}) GROUP BY GROUPING SETS ({', '.join(sets)})"
-        )
-        if not src.check_categories(counted, keys):
-            break
-    keys_only = counted
-    for p in ints:
-        keys_only = keys_only[keys_only[f"_g_{p}"] == 1]
-    parts = []
-    for p in ints:
-        block = counted[(counted[f"_g_{p}"] == 0) & counted[p].notna()]
-        hist = block[[*keys, p, "count"]].rename(columns={p: "value"})
-        stats = _engine.order_statistics_from_counts(hist, keys, ranks)
-        parts.append(stats.assign(property=p))
-    for p in reals:
-        groups = keys_only[[*keys, f"_n_{p}"]].rename(columns={f"_n_{p}": "n"})
-        stats = _engine.order_statistics(src, _selection(keys), keys, p, ranks, groups=groups)
-        sums = keys_only[[*keys, f"_s_{p}"]].rename(columns={f"_s_{p}": "sum_value"})
-        stats = merge_null_safe(stats, sums, keys)
-        parts.append(stats.assign(property=p))
-    if not parts:
-        return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
-    return pd.concat(parts, ignore_index=True)
 
 
 def property_histogram(
@@ -312,7 +190,7 @@ def property_histogram(
         raise ValueError(f"bins must be at least 1, got {bins}")
     src = resolve(data)
     sel = _selection(keys, not_null=(prop,))
-    ext = _engine.sums(src, sel, [], [prop])
+    ext = src.sums(sel, [], [prop])
     columns = [*keys, "bin_lo", "bin_hi", "count"]
     if ext.empty or int(ext[f"n_{prop}"].iloc[0]) == 0:
         out = finish_keys(pd.DataFrame({c: [] for c in columns}), keys)
@@ -324,7 +202,7 @@ def property_histogram(
     else:
         nbins, start = bins, lo
         width = (hi - lo) / bins if hi > lo else 1.0
-    counts = _bin_counts(src, sel, keys, prop, start, width, nbins)
+    counts = src.binned_counts(sel, keys, prop, start, width, nbins)
     counts["bin_lo"] = start + counts["_bin"].astype("float64") * width
     counts["bin_hi"] = counts["bin_lo"] + width
     out = finish_keys(counts[columns], [*keys, "bin_lo"])
@@ -333,39 +211,6 @@ def property_histogram(
         analysis="property_histogram", property=prop, unit=PROPERTY_UNITS[prop], by=list(keys)
     )
     return out
-
-
-def _bin_counts(
-    src: Source,
-    sel: Selection,
-    keys: Sequence[str],
-    prop: str,
-    start: float,
-    width: float,
-    nbins: int,
-) -> pd.DataFrame:
-    if isinstance(src, PandasSource):
-        df = src.select(sel, keys, [prop])
-        x = as_float(df[prop]).to_numpy()
-        idx = np.minimum(np.floor((x - start) / width), nbins - 1).astype("int64")
-        df = df.assign(_bin=idx)
-        return (
-            df.groupby([*keys, "_bin"], dropna=False, sort=False, observed=True)
-            .size()
-            .rename("count")
-            .reset_index()
-        )
-    assert isinstance(src, DuckSource)
-    base = src.base_sql(sel, keys, [prop])
-    bucket = (
-        f"CAST(least(floor((CAST({prop} AS DOUBLE) - {start!r}) / {width!r}), {nbins - 1}) "
-        "AS BIGINT)"
-    )
-    sel_keys = "".join(f"{k}, " for k in keys)
-    return src.query(
-        f"SELECT {sel_keys}{bucket} AS _bin, count(*) AS count FROM ({base}) "
-        f"GROUP BY {sel_keys}_bin"
-    )
 
 
 def level_conformance(data: Any) -> pd.DataFrame:
@@ -378,7 +223,7 @@ def level_conformance(data: Any) -> pd.DataFrame:
     """
     src = resolve(data)
     keys = ["security_level", "seq_level", "seq_frames", "seq_blinks"]
-    raw = _engine.counts(src, _selection(keys, not_null=("seq_format",)), keys)
+    raw = src.counts(_selection(keys, not_null=("seq_format",)), keys)
     rows = []
     for level in ("1", "2", "3", "4"):
         block = raw[raw["security_level"].astype(object) == level]

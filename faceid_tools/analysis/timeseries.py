@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _engine
 from ._data import (
     GRS,
     TIME_KEYS,
     Attempts,
-    DuckSource,
     Per,
     Selection,
     check_keys,
@@ -54,10 +52,12 @@ def summary_table(
     src = resolve(data)
     err_sel = selection(per, action, attempts)
     ranks = quantile_ranks(quantiles, confidence)
-    if isinstance(src, DuckSource) and per == "attempt":
-        raw, staged_stats = _staged_summary(src, keys, err_sel, ranks)
+    lat_sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
+    if per == "attempt":  # the latency selection is the error selection's successes
+        raw, stats = src.outcome_summary(err_sel, lat_sel, keys, "latency_ms", ranks)
     else:
-        raw, staged_stats = outcome_counts(src, keys, err_sel, value="latency_ms"), None
+        raw = outcome_counts(src, keys, err_sel, value="latency_ms")
+        stats = src.order_statistics(lat_sel, keys, "latency_ms", ranks)
     outcome = raw["outcome"].astype(object)
     raw = raw.assign(
         _err=np.where(outcome != "ok", raw["count"], 0),
@@ -73,13 +73,6 @@ def summary_table(
         totals = pd.DataFrame(
             {"n": [raw["count"].sum()], "errors": [raw["_err"].sum()], "n_ok": [raw["_ok"].sum()]}
         )
-    lat_sel = Selection(action=action, outcome="ok", first_attempt=attempts == "first")
-    # The latency selection is the error selection's successes unless calls were reduced.
-    groups = totals[[*keys, "n_ok"]].rename(columns={"n_ok": "n"}) if per == "attempt" else None
-    if staged_stats is not None:
-        stats = staged_stats
-    else:
-        stats = _engine.order_statistics(src, lat_sel, keys, "latency_ms", ranks, groups=groups)
     stats = stats.rename(columns={"n": "n_ok"})
     merged = merge_null_safe(
         totals.drop(columns="n_ok") if per == "attempt" else totals, stats, keys
@@ -115,27 +108,6 @@ def summary_table(
         unit="ms",
     )
     return out
-
-
-def _staged_summary(
-    src: DuckSource, keys: list[str], sel: Selection, ranks: _engine.RankFn
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Outcome counts and latency order statistics from one scan of the Parquet files.
-
-    The selected attempts (coded keys, coded outcome, latency) are staged in a temporary table;
-    the counts and the ``quantile_disc`` pass then read it instead of the files.
-    """
-    with _engine.Staged(src, sel, keys, ["outcome", "latency_ms"]) as staged:
-        head = "".join(f"{k}, " for k in keys)
-        raw = staged.query(
-            f"SELECT {head}outcome, count(*) AS count, count(latency_ms) AS n_value "
-            f"FROM ({staged.sql()}) GROUP BY {head}outcome"
-        )
-        ok = staged.code("outcome", "ok")
-        sizes = raw[raw["outcome"] == ok][[*keys, "n_value"]].rename(columns={"n_value": "n"})
-        relation = staged.sql(f"outcome = {ok} AND latency_ms IS NOT NULL")
-        stats = _engine.pick_order_statistics(src, relation, keys, "latency_ms", ranks, sizes)
-        return staged.decode(raw), staged.decode(stats)
 
 
 def _qcols(q: float) -> tuple[str, str, str]:
@@ -185,7 +157,7 @@ def time_bucket(data: Any, *, action: str | None = GRS) -> str:
     src = resolve(data)
     sel = Selection(action=action)
     for key, limit in (("day", _MAX_HOURS_SPAN), ("hour", _MAX_MINUTES_SPAN)):
-        found = _engine.counts(src, sel, [key])
+        found = src.counts(sel, [key])
         buckets = pd.to_numeric(found[key].astype(object), errors="coerce").dropna()
         if buckets.empty:
             return "minute"

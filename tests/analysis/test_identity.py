@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from faceid_tools import analysis
-from faceid_tools.analysis import _engine
+from faceid_tools.analysis import _duck_order
 from faceid_tools.analysis._data import DuckSource, PandasSource, resolve
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
@@ -112,8 +112,8 @@ def test_every_order_statistic_strategy_agrees(
 ) -> None:
     """Many FILTERed clusters, and the window fallback, pick the same order statistics."""
     frame, folder = log_100k
-    monkeypatch.setattr(_engine, "_MAX_POINTS", max_points)
-    monkeypatch.setattr(_engine, "_MAX_CLUSTERS", max_clusters)
+    monkeypatch.setattr(_duck_order, "_MAX_POINTS", max_points)
+    monkeypatch.setattr(_duck_order, "_MAX_CLUSTERS", max_clusters)
     by = ("hour", "region", "security_level")
     assert_identical(analysis.latency_summary(frame, by), analysis.latency_summary(folder, by))
 
