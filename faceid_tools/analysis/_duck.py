@@ -337,9 +337,13 @@ class DuckSource(Engine):
         by = ", ".join(f"{c} NULLS LAST" for c in FIRST_SEEN_ORDER)
         sel_keys = "".join(f"{k}, " for k in keys)
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        once = (  # a call's own second download of the same bytes counts once
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY seq_sha256, call_id "
+            f"ORDER BY {by}) AS _rc FROM ({base})) WHERE call_id IS NULL OR _rc = 1"
+        )
         return self.query(
             f"WITH r AS (SELECT {sel_keys}row_number() OVER (PARTITION BY seq_sha256 "
-            f"ORDER BY {by}) AS _rn FROM ({base})) "
+            f"ORDER BY {by}) AS _rn FROM ({once})) "
             f"SELECT {sel_keys}count(*) AS n, count(*) FILTER (WHERE _rn > 1) AS repeats "
             f"FROM r{group}"
         )

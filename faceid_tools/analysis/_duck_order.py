@@ -13,9 +13,9 @@ linear-time selection per group.  When the groups' sizes are too varied for a fe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,18 @@ from ._engine import RankFn
 from ._selection import TIME_KEYS, Selection, merge_null_safe
 
 if TYPE_CHECKING:
-    from ._duck import DuckSource
+    import duckdb
+
+
+class DuckSource(Protocol):
+    """What these helpers need of :class:`._duck.DuckSource` (a protocol, so no import cycle)."""
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
+
+    def base_sql(self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()) -> str: ...
+
+    def query(self, sql: str, **tables: pd.DataFrame) -> pd.DataFrame: ...
+
 
 log = logging.getLogger(__name__)
 

@@ -114,7 +114,8 @@ class Engine(ABC):
     def first_seen(self, sel: Selection, keys: Sequence[str]) -> pd.DataFrame:
         """Per group: ``n`` (rows) and ``repeats``: rows whose ``seq_sha256`` an earlier row of
         the whole selection already had (rows ordered by :data:`FIRST_SEEN_ORDER`, nulls last),
-        each counted in its own group — so the groups' repeats add up to the overall ones."""
+        each counted in its own group — so the groups' repeats add up to the overall ones.  A
+        call's own further rows with bytes it already had are dropped first (counted once)."""
 
     @abstractmethod
     def binned_counts(

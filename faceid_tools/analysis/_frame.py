@@ -200,6 +200,8 @@ class PandasSource(Engine):
         order = [c for c in FIRST_SEEN_ORDER if c not in keys]
         df = self.select(sel, keys, ["seq_sha256", *order])
         df = df.sort_values(list(FIRST_SEEN_ORDER), kind="stable", na_position="last")
+        own_again = df["call_id"].notna() & df.duplicated(["seq_sha256", "call_id"])
+        df = df[~own_again.to_numpy(dtype=bool)]  # a call's own second download counts once
         df = df.assign(_repeat=df["seq_sha256"].duplicated())
         if not keys:
             return pd.DataFrame({"n": [len(df)], "repeats": [int(df["_repeat"].sum())]})

@@ -232,6 +232,11 @@ class SparkSource(Engine):
     def first_seen(self, sel: Selection, keys: Sequence[str]) -> pd.DataFrame:
         order = [c for c in FIRST_SEEN_ORDER if c not in keys]
         df = self.select(sel, keys, ["seq_sha256", *order])
+        own = Window.partitionBy("seq_sha256", "call_id").orderBy(
+            *(F.col(c).asc_nulls_last() for c in FIRST_SEEN_ORDER)
+        )  # a call's own second download of the same bytes counts once
+        df = df.withColumn("_rc", F.row_number().over(own))
+        df = df.where(F.col("call_id").isNull() | (F.col("_rc") == 1))
         w = Window.partitionBy("seq_sha256").orderBy(
             *(F.col(c).asc_nulls_last() for c in FIRST_SEEN_ORDER)
         )

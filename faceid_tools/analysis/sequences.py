@@ -111,7 +111,8 @@ def duplicate_rate(
 
     Every download with a SHA-256 is counted in the group of the call that made it; it is a
     **repeat** when an earlier download (by ``started_at``, then ``call_id``) of any region or
-    level received the same bytes, so the groups' ``repeats`` add up to the log's.  Columns:
+    level received the same bytes, so the groups' ``repeats`` add up to the log's; a call that
+    downloads the same bytes twice counts once.  Columns:
     ``n`` (downloads with a SHA-256), ``distinct`` (n − repeats: the downloads that were first to
     receive their bytes), ``repeats``, ``rate`` (repeats / n) with Wilson ``rate_lo``/``rate_hi``.
     """
