@@ -26,7 +26,6 @@ from ._inputs import REQUIRED, columns_error
 from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
 
 _KINDS = {c.name: c.kind for c in COLUMNS}
-_ONE = F.lit(1)
 
 
 class SparkSource(Engine):
@@ -121,7 +120,7 @@ class SparkSource(Engine):
         self, sel: Selection, keys: Sequence[str], *, value: str | None = None
     ) -> pd.DataFrame:
         df = self.select(sel, keys, [value] if value else [])
-        aggs = [F.count(_ONE).alias("count")]
+        aggs = [F.count(F.lit(1)).alias("count")]
         if value:
             aggs.append(F.count(value).alias("n_value"))
         return _grouped(df, keys, aggs)
@@ -145,7 +144,7 @@ class SparkSource(Engine):
     ) -> pd.DataFrame:
         df = self.select(sel, keys, [column]).withColumn(column, F.col(column).cast("double"))
         if groups is None:
-            groups = _grouped(df, keys, [F.count(_ONE).alias("n")])
+            groups = _grouped(df, keys, [F.count(F.lit(1)).alias("n")])
         groups = groups.loc[groups["n"] > 0, [*keys, "n"]].reset_index(drop=True)
         if groups.empty:
             return pd.DataFrame(columns=[*keys, "n"])
@@ -193,7 +192,7 @@ class SparkSource(Engine):
             "_pair",
             "_is_a",
             F.rank().over(w).alias("rk"),
-            (F.count(_ONE).over(w) - F.rank().over(w) + 1).alias("t"),
+            (F.count(F.lit(1)).over(w) - F.rank().over(w) + 1).alias("t"),
         )
         mid_rank = F.col("rk") + (F.col("t") - 1) / 2.0
         out = (
@@ -219,7 +218,7 @@ class SparkSource(Engine):
             df.join(seen_twice, on="seq_sha256")
             .groupBy("seq_sha256")
             .agg(
-                F.count(_ONE).alias("copies"),
+                F.count(F.lit(1)).alias("copies"),
                 calls.alias("calls"),
                 F.array_sort(F.collect_set("call_id")).alias("call_ids"),
             )
@@ -242,7 +241,7 @@ class SparkSource(Engine):
         )
         df = df.withColumn("_rn", F.row_number().over(w))
         repeats = F.sum(F.when(F.col("_rn") > 1, 1).otherwise(0))
-        return _grouped(df, keys, [F.count(_ONE).alias("n"), repeats.alias("repeats")])
+        return _grouped(df, keys, [F.count(F.lit(1)).alias("n"), repeats.alias("repeats")])
 
     def binned_counts(
         self,
@@ -257,7 +256,7 @@ class SparkSource(Engine):
         x = F.col(column).cast("double")
         bucket = F.least(F.floor((x - F.lit(start)) / F.lit(width)), F.lit(nbins - 1))
         df = df.withColumn("_bin", bucket.cast("long"))
-        return _grouped(df, [*keys, "_bin"], [F.count(_ONE).alias("count")])
+        return _grouped(df, [*keys, "_bin"], [F.count(F.lit(1)).alias("count")])
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ._html import Html
+from ._html import Cell, Html, coloured_matrix
 from .changes import CHANGE_COLOURS, change_matrix
 
 __all__ = [
@@ -347,42 +347,23 @@ def matrix(
     """
     row_values = list(dict.fromkeys(decisions[rows].astype(object)))
     col_values = list(dict.fromkeys(decisions[columns].astype(object)))
-    index = {(r[rows], r[columns]): r for r in decisions.to_dict("records")}
-    head = "".join(
-        f"<th style='text-align:left;padding:4px 10px'>"
-        f"{html.escape('Level ' + LEVEL_NAMES.get(str(c), str(c)))}</th>"
-        for c in col_values
-    )
-    body = []
-    for r in row_values:
-        tds = []
-        for c in col_values:
-            rec = index.get((r, c))
-            if rec is None:
-                tds.append('<td class="verdict">—</td>')
-                continue
-            word = str(rec["verdict"])
-            key = f"{word} (pooled)" if rec["pooled"] and word != "not enough data" else word
-            bg, fg = VERDICT_COLOURS[key]
-            lines = [f"<strong>{html.escape(key.upper())}</strong>"]
-            label = "open" if word == "not enough data" else "decided by"
-            lines.append(html.escape(f"{label}: {rec['deciding']}"))
-            if rec.get("detail"):
-                lines.append(f"<em>{html.escape(str(rec['detail']))}</em>")
-            tds.append(
-                f'<td class="verdict verdict-{word.replace(" ", "-")}" '
-                f'style="background:{bg};color:{fg};padding:8px 10px;vertical-align:top;'
-                f'text-align:left;border:2px solid white;min-width:11em">{"<br>".join(lines)}</td>'
-            )
-        body.append(f"<tr><th style='text-align:left;padding-right:10px'>{html.escape(str(r))}"
-                    f"</th>{''.join(tds)}</tr>")  # fmt: skip
-    legend = " ".join(
-        f'<span style="background:{bg};color:{fg};padding:2px 8px;margin-right:6px">'
-        f"{html.escape(v)}</span>"
-        for v, (bg, fg) in VERDICT_COLOURS.items()
-    )
-    return Html(
-        '<table class="verdict-matrix" style="border-collapse:collapse;font-size:0.95em">'
-        f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<p class="verdict-legend" style="font-size:0.88em">{legend}</p>'
+    cells: dict[tuple[str, str], Cell] = {}
+    for rec in decisions.to_dict("records"):
+        word = str(rec["verdict"])
+        key = f"{word} (pooled)" if rec["pooled"] and word != "not enough data" else word
+        bg, fg = VERDICT_COLOURS[key]
+        lines = [f"<strong>{html.escape(key.upper())}</strong>"]
+        label = "open" if word == "not enough data" else "decided by"
+        lines.append(html.escape(f"{label}: {rec['deciding']}"))
+        if rec.get("detail"):
+            lines.append(f"<em>{html.escape(str(rec['detail']))}</em>")
+        cells[(str(rec[rows]), str(rec[columns]))] = (lines, bg, fg, word)
+    columns_ = [str(c) for c in col_values]
+    return coloured_matrix(
+        [str(r) for r in row_values],
+        columns_,
+        cells,
+        VERDICT_COLOURS,
+        kind="verdict",
+        column_labels={c: "Level " + LEVEL_NAMES.get(c, c) for c in columns_},
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from ..analysis.baseline import CHANGE_VERDICTS
 from ..analysis.baseline_review import METRIC_NAMES
-from ._html import Html
+from ._html import Cell, coloured_matrix
 
 __all__ = ["CHANGE_COLOURS", "change_matrix"]
 
@@ -37,50 +38,30 @@ def change_matrix(
         _row=changes[rows].astype(object).astype(str),
         _col=changes[columns].astype(object).astype(str),
     )
-    row_values = sorted(frame["_row"].unique())
-    col_values = sorted(frame["_col"].unique())
-    head = "".join(
-        f"<th style='text-align:left;padding:4px 10px'>"
-        f"{html.escape('Level ' + _LEVEL_NAMES.get(c, c))}</th>"
-        for c in col_values
-    )
-    body = []
-    for r in row_values:
-        tds = []
-        for c in col_values:
-            cell = frame[(frame["_row"] == r) & (frame["_col"] == c)]
-            if cell.empty:
-                tds.append('<td class="change">—</td>')
-                continue
-            word = CHANGE_VERDICTS[int(cell["_rank"].min())]
-            carriers = cell[cell["verdict"].astype(object) == word]
-            lines = [f"<strong>{html.escape(word.upper())}</strong>"]
-            if word in ("regressed", "improved"):
-                lines += [html.escape(_change_text(rec)) for rec in carriers.to_dict("records")]
-            elif word == "not enough data":
-                names = sorted({METRIC_NAMES[str(m)] for m in carriers["metric"]})
-                lines.append(html.escape("for " + ", ".join(names)))
-            bg, fg = CHANGE_COLOURS[word]
-            tds.append(
-                f'<td class="change change-{word.replace(" ", "-")}" '
-                f'style="background:{bg};color:{fg};padding:8px 10px;vertical-align:top;'
-                f'text-align:left;border:2px solid white;min-width:11em">{"<br>".join(lines)}</td>'
-            )
-        body.append(f"<tr><th style='text-align:left;padding-right:10px'>{html.escape(r)}"
-                    f"</th>{''.join(tds)}</tr>")  # fmt: skip
-    legend = " ".join(
-        f'<span style="background:{bg};color:{fg};padding:2px 8px;margin-right:6px">'
-        f"{html.escape(v)}</span>"
-        for v, (bg, fg) in CHANGE_COLOURS.items()
-    )
-    return Html(
-        '<table class="change-matrix" style="border-collapse:collapse;font-size:0.95em">'
-        f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<p class="change-legend" style="font-size:0.88em">{legend}</p>'
+    cells: dict[tuple[str, str], Cell] = {}
+    for (r, c), cell in frame.groupby(["_row", "_col"], sort=False):
+        word = CHANGE_VERDICTS[int(cell["_rank"].min())]
+        carriers = cell[cell["verdict"].astype(object) == word]
+        lines = [f"<strong>{html.escape(word.upper())}</strong>"]
+        if word in ("regressed", "improved"):
+            lines += [html.escape(_change_text(rec)) for rec in carriers.to_dict("records")]
+        elif word == "not enough data":
+            names = sorted({METRIC_NAMES[str(m)] for m in carriers["metric"]})
+            lines.append(html.escape("for " + ", ".join(names)))
+        bg, fg = CHANGE_COLOURS[word]
+        cells[(str(r), str(c))] = (lines, bg, fg, word)
+    columns_ = sorted(frame["_col"].unique())
+    return coloured_matrix(
+        sorted(frame["_row"].unique()),
+        columns_,
+        cells,
+        CHANGE_COLOURS,
+        kind="change",
+        column_labels={c: "Level " + _LEVEL_NAMES.get(c, c) for c in columns_},
     )
 
 
-def _change_text(rec: dict[str, Any]) -> str:
+def _change_text(rec: Mapping[Hashable, Any]) -> str:
     metric = str(rec["metric"])
     name = METRIC_NAMES[metric]
     if metric.endswith("_ms"):
