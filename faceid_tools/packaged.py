@@ -12,12 +12,13 @@ import hashlib
 import logging
 import lzma
 import os
+import re
 import tempfile
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 __all__ = [
     "NOTEBOOK_NAMES",
@@ -87,6 +88,16 @@ def write_sample(dest: str | os.PathLike[str]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+_SAMPLE_COPY = re.compile(r"sample-(?P<version>[^-/]+)-[0-9a-f]{12}\.sqlite")
+
+
+def sample_version(path: str | os.PathLike[str]) -> str | None:
+    """The faceid-tools version whose packaged sample ``path`` is a copy of (see
+    :func:`sample_path`), or None for any other file."""
+    found = _SAMPLE_COPY.fullmatch(Path(path).name)
+    return found["version"] if found else None
 
 
 def cache_dir() -> Path:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from faceid_tools.packaged import sample_path  # the shipped sample, whatever the folder holds
 from faceid_tools.report import render_reports
-from faceid_tools.report_defaults import default_data
 
 PAGES = ("01-latency", "02-errors", "03-sequences", "04-product-review")
 FORBIDDEN = ("NaN", "None", "<NA>", "nan%", "[?", "?]")
@@ -77,7 +77,7 @@ def _open(page: Path, profile: Path) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     out = tmp_path_factory.mktemp("pages")
-    paths = render_reports(default_data(), out)
+    paths = render_reports(sample_path(), out)
     assert [p.stem for p in paths] == list(PAGES)
     profile = tmp_path_factory.mktemp("chromium-profile")
     return {p.stem: _open(p, profile) for p in paths}
@@ -107,9 +107,9 @@ def test_every_page_opens_with_its_provenance_not_its_parameters(
     visible = str(seen[page]["visible"])
     for label in ("Data:", "Campaigns:", "Time span:", "Counted:", "Service:", "Toolkit:"):
         assert label in visible, f"{page} lacks the provenance line {label!r}"
-    assert f"Data: {default_data().name}" in visible
+    assert "Data: the sample call log packaged with faceid-tools" in visible
     assert "DATA =" not in visible and "# Parameters" not in visible
-    assert str(default_data().parent) not in str(seen[page]["all"])  # no machine path
+    assert str(sample_path().parent) not in str(seen[page]["all"])  # no machine path
     title = visible.index("Product review" if page.startswith("04") else page[:2] + " ·")
     assert title < visible.index("Data:")
 

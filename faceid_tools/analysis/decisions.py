@@ -67,7 +67,10 @@ def cell_decisions(
         else:
             deciding = ", ".join(str(name(m, m)) for m, _ in makers)
         detail = "; ".join(f"{name(m, m)}: {v} {w}" for m, v, w in effective if w)
-        out.append({rows: r, columns: c, "verdict": worst, "pooled": all(w for _, w in makers),
+        # a pass rests on a coarser grain when any objective passed only there; a fail or an
+        # open verdict, only when every objective making it was decided there
+        pooled = any(w for _, w in makers) if worst == PASS else all(w for _, w in makers)
+        out.append({rows: r, columns: c, "verdict": worst, "pooled": pooled,
                     "deciding": deciding, "detail": detail})  # fmt: skip
     return pd.DataFrame(out, columns=[rows, columns, "verdict", "pooled", "deciding", "detail"])
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..packaged import sample_version
 from ._data import GRS, Selection, resolve, sort_values_of
 from .timeseries import summary_table
 
@@ -88,6 +89,9 @@ def _data_name(data: Any) -> str:
     """The data's name: a file or folder name, never a machine path."""
     if isinstance(data, str | os.PathLike):
         path = Path(data)
+        version = sample_version(path)
+        if version is not None:
+            return f"the sample call log packaged with faceid-tools {version}"
         return f"{path.name} (Parquet dataset folder)" if path.is_dir() else path.name
     inner = getattr(getattr(data, "dataset", None), "path", None)
     if inner is not None:

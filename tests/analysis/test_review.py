@@ -210,6 +210,9 @@ def test_cell_decisions_name_the_deciding_objective_and_the_grain(frame: pd.Data
     assert "p95 latency" in bangkok["deciding"] and "error rate" in bangkok["deciding"]
     singapore = cells.loc[("ap-singapore", "1")]
     assert singapore["verdict"] == "pass"
+    # a pass that needed a coarser grain for any objective is a pooled pass, and names that grain
+    for _, cell in cells[cells["verdict"] == "pass"].iterrows():
+        assert bool(cell["pooled"]) == bool(cell["detail"]), cell.to_dict()
     # a cell without calls borrows its region's verdicts, and says so
     empty = cells.loc[("ap-bangkok", "3")]
     assert empty["pooled"] and "per region" in empty["detail"]
