@@ -148,54 +148,6 @@ class RequestHandler(WSGIRequestHandler):
         logger.debug("http: %s", redact_text(format % args))
 
 
-class _Server(ThreadedWSGIServer):
-    """The threaded server, keeping track of its connection threads so stop can join them."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int, app: Any):
-        self._live: dict[threading.Thread, socket.socket] = {}
-        self._live_lock = threading.Lock()
-        #: Per connection thread: when its connection was accepted (the quota's arrival time, free
-        #: of the delay before the thread runs).
-        self.connection_state = threading.local()
-        super().__init__(host, port, app, handler=RequestHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        accepted_at = time.monotonic()
-        thread = threading.Thread(
-            target=self._serve_one,
-            args=(request, client_address, accepted_at),
-            name=f"faceid-emulator-{self.port}-conn",
-            daemon=True,
-        )
-        with self._live_lock:
-            self._live[thread] = request
-        thread.start()
-
-    def _serve_one(self, request: Any, client_address: Any, accepted_at: float) -> None:
-        self.connection_state.accepted_at = accepted_at
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._live_lock:
-                self._live.pop(threading.current_thread(), None)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("connection error from %s", client_address, exc_info=True)
-
-    def live_threads(self) -> list[threading.Thread]:
-        with self._live_lock:
-            return list(self._live)
-
-    def drop_connections(self) -> None:
-        with self._live_lock:
-            sockets = list(self._live.values())
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 class ConnectionServer(ThreadedWSGIServer):
     """The threaded server, keeping track of its connection threads so stop can join them.
 
