@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
-from ._engine import RankFn
+from ._engine import RankFn, rank_table, rows_from_picked
 from ._selection import TIME_KEYS, Selection, merge_null_safe
 
 if TYPE_CHECKING:
@@ -265,14 +265,7 @@ def _order_stats_window(
     column: str,
     ranks: RankFn,
 ) -> pd.DataFrame:
-    sizes = groups["n"].to_numpy(dtype="int64")
-    wanted = []
-    for i in range(len(groups)):
-        n = int(sizes[i])
-        for r in sorted({r for r in ranks(n).values() if 1 <= r <= n}):
-            wanted.append((i, r))
-    table = groups[keys].iloc[[i for i, _ in wanted]].reset_index(drop=True)
-    table["_rn"] = [r for _, r in wanted]
+    table = rank_table(groups, keys, ranks)
     part = f"PARTITION BY {_key_list(keys)} " if keys else ""
     on = " AND ".join([*(f"w.{k} IS NOT DISTINCT FROM t.{k}" for k in keys), "w._rn = t._rn"])
     sql = (
@@ -282,17 +275,4 @@ def _order_stats_window(
         f"FROM w JOIN _ranks t ON {on}"
     )
     picked = src.query(sql, _ranks=table)
-    lookup = merge_null_safe(groups.assign(_row=np.arange(len(groups))), picked, keys, how="inner")
-    by_row: dict[int, dict[int, float]] = {}
-    for row_i, rn, x in zip(lookup["_row"], lookup["_rn"], lookup["_x"], strict=True):
-        by_row.setdefault(int(row_i), {})[int(rn)] = float(x)
-    rows = []
-    for i in range(len(groups)):
-        n = int(sizes[i])
-        row: dict[str, object] = {k: groups[k].iat[i] for k in keys}
-        row["n"] = n
-        found = by_row.get(i, {})
-        for name, rank in ranks(n).items():
-            row[name] = found.get(rank, np.nan) if 1 <= rank <= n else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return rows_from_picked(groups, keys, ranks, picked, "_x")

@@ -177,3 +177,41 @@ def u_from_rank_sums(frame: pd.DataFrame) -> pd.DataFrame:
     n_a = frame["n_a"].astype("float64")
     frame["u_statistic"] = frame["rank_sum_a"].astype("float64") - n_a * (n_a + 1) / 2
     return frame[["u_statistic", "n_a", "n_b", "tie_term"]]
+
+
+def rank_table(groups: pd.DataFrame, keys: Sequence[str], ranks: RankFn) -> pd.DataFrame:
+    """The order statistics each group needs, one row per (group, rank): the key columns and
+    ``_rn`` (1-based rank), for an engine to join its ``row_number`` against."""
+    sizes = groups["n"].to_numpy(dtype="int64")
+    wanted = [
+        (i, r)
+        for i in range(len(groups))
+        for r in sorted({r for r in ranks(int(sizes[i])).values() if 1 <= r <= sizes[i]})
+    ]
+    table = groups[list(keys)].iloc[[i for i, _ in wanted]].reset_index(drop=True)
+    table["_rn"] = [r for _, r in wanted]
+    return table
+
+
+def rows_from_picked(
+    groups: pd.DataFrame, keys: Sequence[str], ranks: RankFn, picked: pd.DataFrame, value: str
+) -> pd.DataFrame:
+    """Per group of ``groups`` (keys and ``n``): ``n`` and each named rank's value from
+    ``picked`` (keys, ``_rn`` and ``value``, as selected for :func:`rank_table`); NaN for a rank
+    that does not exist for n."""
+    keys = list(keys)
+    sizes = groups["n"].to_numpy(dtype="int64")
+    lookup = merge_null_safe(groups.assign(_row=np.arange(len(groups))), picked, keys, how="inner")
+    by_row: dict[int, dict[int, float]] = {}
+    for row_i, rn, x in zip(lookup["_row"], lookup["_rn"], lookup[value], strict=True):
+        by_row.setdefault(int(row_i), {})[int(rn)] = float(x)
+    rows = []
+    for i in range(len(groups)):
+        n = int(sizes[i])
+        row: dict[str, object] = {k: groups[k].iat[i] for k in keys}
+        row["n"] = n
+        found = by_row.get(i, {})
+        for name, rank in ranks(n).items():
+            row[name] = found.get(rank, np.nan) if 1 <= rank <= n else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

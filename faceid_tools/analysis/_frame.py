@@ -11,7 +11,7 @@ import pandas as pd
 from ..calllog.schema import CATEGORIES
 from ._engine import FIRST_SEEN_ORDER, Engine, RankFn
 from ._inputs import check_pandas_frame
-from ._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection
+from ._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection, columns_read
 
 
 class PandasSource(Engine):
@@ -252,18 +252,7 @@ def _needed_columns(
     sel: Selection, keys: Sequence[str], columns: Iterable[str], present: Iterable[str]
 ) -> list[str]:
     """The frame's columns a selection reads (so filters copy no more than that)."""
-    needed = set(keys) | set(columns) | {"action", "outcome"}
-    needed |= {name for name, _ in sel.where} | set(sel.not_null)
-    if sel.first_attempt or sel.final_attempt:
-        needed.add("attempt")
-    if sel.final_attempt or sel.call_level:
-        needed.add("call_id")
-    if sel.call_level:
-        needed.add("security_level")
-    if sel.unpivot:
-        needed = (needed - {"property", "value"}) | set(sel.unpivot)
-    if needed & set(TIME_KEYS):
-        needed = (needed - set(TIME_KEYS)) | {"started_at"}
+    needed = columns_read(sel, keys, columns)
     return [c for c in present if c in needed]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +43,24 @@ class Selection:
     not_null: tuple[str, ...] = ()
     where: tuple[tuple[str, Any], ...] = field(default=())
     unpivot: tuple[str, ...] = ()
+
+
+def columns_read(sel: Selection, keys: Sequence[str], columns: Iterable[str]) -> set[str]:
+    """The call-log columns a selection of ``keys`` and ``columns`` reads (time keys read
+    ``started_at``; an unpivot reads its properties)."""
+    needed = set(keys) | set(columns) | {"action", "outcome"}
+    needed |= {name for name, _ in sel.where} | set(sel.not_null)
+    if sel.first_attempt or sel.final_attempt:
+        needed.add("attempt")
+    if sel.final_attempt or sel.call_level:
+        needed.add("call_id")
+    if sel.call_level:
+        needed.add("security_level")
+    if sel.unpivot:
+        needed = (needed - {"property", "value"}) | set(sel.unpivot)
+    if needed & set(TIME_KEYS):
+        needed = (needed - set(TIME_KEYS)) | {"started_at"}
+    return needed
 
 
 def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:

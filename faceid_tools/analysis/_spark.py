@@ -21,9 +21,16 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..calllog.schema import CATEGORIES, COLUMNS
-from ._engine import FIRST_SEEN_ORDER, Engine, RankFn, u_from_rank_sums
+from ._engine import (
+    FIRST_SEEN_ORDER,
+    Engine,
+    RankFn,
+    rank_table,
+    rows_from_picked,
+    u_from_rank_sums,
+)
 from ._inputs import REQUIRED, columns_error
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
+from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, columns_read
 
 _KINDS = {c.name: c.kind for c in COLUMNS}
 
@@ -45,18 +52,7 @@ class SparkSource(Engine):
     def select(self, sel: Selection, keys: Sequence[str], columns: Iterable[str] = ()) -> DataFrame:
         """The selected rows: key columns (time keys as epoch buckets) and ``columns``."""
         columns = [c for c in columns if c not in keys]
-        needed = set(keys) | set(columns) | {"action", "outcome"}
-        needed |= {name for name, _ in sel.where} | set(sel.not_null)
-        if sel.first_attempt or sel.final_attempt:
-            needed.add("attempt")
-        if sel.final_attempt or sel.call_level:
-            needed.add("call_id")
-        if sel.call_level:
-            needed.add("security_level")
-        if sel.unpivot:
-            needed = (needed - {"property", "value"}) | set(sel.unpivot)
-        if needed & set(TIME_KEYS):
-            needed = (needed - set(TIME_KEYS)) | {"started_at"}
+        needed = columns_read(sel, keys, columns)
         missing = needed - self.columns
         if missing:
             raise columns_error("Spark DataFrame", missing, {})
@@ -148,36 +144,14 @@ class SparkSource(Engine):
         groups = groups.loc[groups["n"] > 0, [*keys, "n"]].reset_index(drop=True)
         if groups.empty:
             return pd.DataFrame(columns=[*keys, "n"])
-        sizes = groups["n"].to_numpy(dtype="int64")
         prime = getattr(ranks, "prime", None)
         if prime is not None:
-            prime(sizes)
-        wanted = [
-            (i, r)
-            for i in range(len(groups))
-            for r in sorted({r for r in ranks(int(sizes[i])).values() if 1 <= r <= sizes[i]})
-        ]
-        table = groups[keys].iloc[[i for i, _ in wanted]].reset_index(drop=True)
-        table["_rn"] = [r for _, r in wanted]
+            prime(groups["n"].to_numpy(dtype="int64"))
+        table = rank_table(groups, keys, ranks)
         order = Window.partitionBy(*keys).orderBy(column) if keys else Window.orderBy(column)
         ranked = df.withColumn("_rn", F.row_number().over(order))
         picked = self._join_small(ranked, table, keys, ["_rn"]).select(*keys, "_rn", column)
-        found = merge_null_safe(
-            groups.assign(_row=np.arange(len(groups))), picked.toPandas(), keys, how="inner"
-        )
-        by_row: dict[int, dict[int, float]] = {}
-        for row_i, rn, x in zip(found["_row"], found["_rn"], found[column], strict=True):
-            by_row.setdefault(int(row_i), {})[int(rn)] = float(x)
-        rows = []
-        for i in range(len(groups)):
-            n = int(sizes[i])
-            row: dict[str, object] = {k: groups[k].iat[i] for k in keys}
-            row["n"] = n
-            values = by_row.get(i, {})
-            for name, rank in ranks(n).items():
-                row[name] = values.get(rank, np.nan) if 1 <= rank <= n else np.nan
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return rows_from_picked(groups, keys, ranks, picked.toPandas(), column)
 
     def rank_sums(
         self, sel: Selection, keys: Sequence[str], column: str, members: pd.DataFrame
