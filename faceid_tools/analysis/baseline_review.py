@@ -18,6 +18,7 @@ import pandas as pd
 from ._data import resolve
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
 from .errors import error_rates
+from .review import worst_per_cell
 
 __all__ = ["METRIC_NAMES", "change_findings", "change_matrix", "describe_data"]
 
@@ -69,14 +70,8 @@ def change_matrix(
     frame = changes if metric is None else changes[changes["metric"] == metric]
     if frame.empty:
         raise ValueError(f"metric: no rows for {metric!r}; use one of {sorted(HIGHER_IS_WORSE)}")
-    rank = {v: i for i, v in enumerate(CHANGE_VERDICTS)}
-    worst = (
-        frame.assign(_r=frame["verdict"].astype(object).map(rank))
-        .groupby([rows, columns], observed=True)["_r"]
-        .min()
-        .map(lambda i: CHANGE_VERDICTS[int(i)])
-    )
-    return worst.unstack(columns)
+    # CHANGE_VERDICTS lists the most alarming first
+    return worst_per_cell(frame, CHANGE_VERDICTS[::-1], rows=rows, columns=columns)
 
 
 def change_findings(changes: pd.DataFrame, *, limit: int | None = 10) -> list[str]:

@@ -305,11 +305,19 @@ def verdict_matrix(
     frame = frame if metric is None else frame[frame["metric"] == metric]
     if frame.empty:
         raise ValueError(f"no verdicts for metric {metric!r}")
-    rank = {v: i for i, v in enumerate(VERDICTS)}
+    return worst_per_cell(frame, VERDICTS, rows=rows, columns=columns)
+
+
+def worst_per_cell(
+    frame: pd.DataFrame, severity: Sequence[str], *, rows: str, columns: str
+) -> pd.DataFrame:
+    """Each ``rows`` × ``columns`` cell's most severe ``verdict``, ``severity`` listing the
+    verdicts from the mildest to the most severe."""
+    rank = {v: i for i, v in enumerate(severity)}
     worst = (
         frame.assign(_r=frame["verdict"].astype(object).map(rank))
         .groupby([rows, columns], observed=True)["_r"]
         .max()
-        .map(lambda i: VERDICTS[int(i)])
+        .map(lambda i: severity[int(i)])
     )
     return worst.unstack(columns)
