@@ -18,6 +18,10 @@ from pathlib import Path
 from . import __version__, packaged
 from .calllog.store import DEFAULT_PATH
 
+#: The tag of the notebook cell holding its parameters' defaults, and of the cell a run injects.
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+
 #: Seconds one cell may run before the notebook fails.
 DEFAULT_CELL_TIMEOUT = 300.0
 
