@@ -191,7 +191,7 @@ class Attempts:
         if reply is not None:
             row["http_status"] = reply.status
             row["response_bytes"] = len(reply.body)
-            if row.get("request_id") is None:
+            if reply.request_id is not None and row.get("request_id") is None:
                 row["request_id"] = reply.request_id
         if exc is not None:
             row["error_code"] = exc.code
