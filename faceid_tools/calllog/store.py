@@ -58,7 +58,7 @@ def _check_columns(row: Mapping[str, Any]) -> None:
 
 
 #: The ``INSERT`` of each shape of row met so far: the columns it fills, in its order.  A row
-#: binds only its non-NULL values and the columns it leaves out are NULL (the schema has no
+#: binds only the values it has and the columns it leaves out are NULL (the schema has no
 #: defaults), the writer's defaults written as literals.  Binding is where the time goes: the
 #: ``sqlite3`` module passes every ``None`` through its adapter lookup (a tuple, a dict probe and
 #: two failed attribute lookups, one raising and clearing an ``AttributeError``), about as dear as
@@ -68,10 +68,13 @@ _MAX_SHAPES = 256  #: the cache is emptied when it holds this many (only odd wri
 
 
 def _shape_sql(names: tuple[str, ...]) -> str:
-    """The ``INSERT`` of a row with the columns ``names`` (checked) and no ``None`` value."""
+    """The ``INSERT`` of a row with the columns ``names`` (checked: known, each once)."""
     unknown = set(names) - _COLUMN_SET
     if unknown:
-        raise ValidationError("row", f"unknown column(s) {sorted(unknown)}")
+        raise ValidationError("row", f"unknown column(s) {sorted(unknown, key=str)}")
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValidationError("row", f"column(s) {twice} given more than once")
     columns, slots = list(names), ["?"] * len(names)
     for name, default in _DEFAULTS.items():
         if name not in names:
@@ -212,7 +215,15 @@ class CallLog:
             _check_columns(row)
             row = {name: value for name, value in row.items() if value is not None}
             values = tuple(row.values())
-        names = tuple(row)
+        return self.record_columns(tuple(row), values)
+
+    def record_columns(self, names: tuple[str, ...], values: tuple[Any, ...]) -> int:
+        """Insert one row given as its column names and their values, commit, return its ``id``.
+
+        The writers' fast form of :meth:`record`: ``names`` are checked the first time a shape
+        is met; a ``None`` is NULL, as a column left out is (but ``simulated`` and
+        ``client_version``, which get their defaults when left out), only slower to bind.
+        """
         sql = _SHAPES.get(names) or _shape_sql(names)
         with self._lock:
             if self._conn is None or self._forked:

@@ -190,7 +190,7 @@ class FaceIDClient:
             "device_data_url": strip_query(url),
             "device_data_md5": md5,
         }
-        if campaign_id is not None:  # a row holds what is known (see Attempts.run)
+        if campaign_id is not None:  # a row holds what is known (see Attempts._finish)
             row["campaign_id"] = campaign_id
         params = {"DeviceDataUrl": url, "DeviceDataMd5": md5, "SecurityLevel": level}
 
