@@ -220,9 +220,9 @@ class CallLog:
     def record_columns(self, names: tuple[str, ...], values: tuple[Any, ...]) -> int:
         """Insert one row given as its column names and their values, commit, return its ``id``.
 
-        The writers' fast form of :meth:`record`: ``names`` are checked the first time a shape
-        is met; a ``None`` is NULL, as a column left out is (but ``simulated`` and
-        ``client_version``, which get their defaults when left out), only slower to bind.
+        The writers' fast form of :meth:`record`: ``names`` are checked the first time their
+        shape is met.  A column left out is NULL, but ``simulated`` (0) and ``client_version``,
+        which get their defaults only when left out; a ``None`` given is NULL, slower to bind.
         """
         sql = _SHAPES.get(names) or _shape_sql(names)
         with self._lock:
