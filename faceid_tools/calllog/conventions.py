@@ -14,6 +14,7 @@ It imports nothing heavier than :mod:`faceid_tools.errors`, so any module may us
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +150,28 @@ def backoff_ceiling(retry: int, base: float = BACKOFF_BASE_S, cap: float = BACKO
 # --- time ---------------------------------------------------------------------------------------
 
 
+#: The last whole second :func:`iso_utc` formatted and its ``YYYY-MM-DDTHH:MM:SS.`` text (one
+#: tuple, so a thread sees a matching pair).
+_second: tuple[float, str] = (0.0, "1970-01-01T00:00:00.")
+
+
 def iso_utc(ts: float) -> str:
-    """``started_at`` of a Unix time: ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
+    """``started_at`` of a Unix time: ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``.
+
+    The same text as ``datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")``
+    (microseconds rounded half to even, as ``datetime`` does), at a fifth of its cost: the
+    date and time of day are formatted once per second, only the microseconds per call.
+    """
+    global _second
+    frac, whole = math.modf(ts)
+    micros = round(frac * 1e6)  # the rounding of datetime.fromtimestamp (half to even)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1.0
+    elif micros < 0:
+        micros += 1_000_000
+        whole -= 1.0
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, datetime.fromtimestamp(whole, UTC).isoformat()[:19] + ".")
+    return "%s%06d+00:00" % (cached[1], micros)  # noqa: UP031 - a third faster than an f-string

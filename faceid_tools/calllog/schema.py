@@ -106,7 +106,9 @@ def create_table_sql(table: str = "calls") -> str:
     ``id`` is a plain ``INTEGER PRIMARY KEY`` (the rowid): rows are only ever appended, so each
     new row gets the highest id plus one, in insert order, as the export's watermark needs.
     Without ``AUTOINCREMENT`` a commit writes one page, not two (no ``sqlite_sequence`` update):
-    a quarter less CPU per logged call.  Logs created with ``AUTOINCREMENT`` keep it.
+    a quarter less CPU per logged call.  Logs created with ``AUTOINCREMENT`` keep it.  The price:
+    ids of the newest rows, deleted by hand, are given again; ``export`` notices (the row at its
+    watermark is no longer the one it exported) and refuses instead of skipping rows.
     """
     cols = ",\n  ".join(
         "id INTEGER PRIMARY KEY" if c.name == "id" else f"{c.name} {c.sql}" for c in COLUMNS

@@ -28,6 +28,21 @@ log = logging.getLogger("faceid_tools.client")
 T = TypeVar("T")
 Parse = Callable[[Reply, dict[str, Any]], T]
 
+#: What every attempt's row says of the attempt itself, in the order ``_finish`` gives them.
+_ATTEMPT_COLUMNS: tuple[str, ...] = (
+    "attempt",
+    "action",
+    "region",
+    "endpoint",
+    "started_at",
+    "queued_ms",
+    "latency_ms",
+    "outcome",
+    "request_bytes",
+)
+_REPLY_COLUMNS = (*_ATTEMPT_COLUMNS, "http_status", "response_bytes")  #: when an answer came
+_ERROR_COLUMNS = ("error_code", "error_message")  #: when the attempt failed
+
 
 class Attempts:
     """Runs the attempts of logical calls for one client (region) and logs each one."""
@@ -177,25 +192,35 @@ class Attempts:
                 latency * 1000.0,
                 queued * 1000.0,
             )
-        if self.call_log is None:
+        call_log = self.call_log
+        if call_log is None:
             return
-        row["attempt"] = attempt
-        row["action"] = action
-        row["region"] = self.region
-        row["endpoint"] = host
-        row["started_at"] = iso_utc(started)
-        row["queued_ms"] = queued * 1000.0
-        row["latency_ms"] = latency * 1000.0
-        row["outcome"] = outcome
-        row["request_bytes"] = request_bytes
+        columns: tuple[str, ...] = _ATTEMPT_COLUMNS
+        extra: tuple[Any, ...] = ()
         if reply is not None:
-            row["http_status"] = reply.status
-            row["response_bytes"] = len(reply.body)
-            if row.get("request_id") is None:
+            if reply.request_id is not None and row.get("request_id") is None:
                 row["request_id"] = reply.request_id
+            columns, extra = _REPLY_COLUMNS, (reply.status, len(reply.body))
         if exc is not None:
-            row["error_code"] = exc.code
-            row["error_message"] = exc.message
             if exc.request_id is not None:
                 row["request_id"] = exc.request_id
-        self.call_log.record(row)
+            columns, extra = columns + _ERROR_COLUMNS, (*extra, exc.code, exc.message)
+        # the attempt's own columns appended to the call's (which never holds one of them) as
+        # two tuples: no dict grown key by key, and no None bound (see calllog.store._SHAPES)
+        # where the facade leaves an unknown field out of the row rather than setting it None
+        call_log.record_columns(
+            (*row, *columns),
+            (
+                *row.values(),
+                attempt,
+                action,
+                self.region,
+                host,
+                iso_utc(started),
+                queued * 1000.0,
+                latency * 1000.0,
+                outcome,
+                request_bytes,
+                *extra,
+            ),
+        )

@@ -186,11 +186,12 @@ class FaceIDClient:
         check_id("campaign_id", campaign_id)
         row = {
             "call_id": call_id,
-            "campaign_id": campaign_id,
             "security_level": level,
             "device_data_url": strip_query(url),
             "device_data_md5": md5,
         }
+        if campaign_id is not None:  # a row holds what is known (see Attempts._finish)
+            row["campaign_id"] = campaign_id
         params = {"DeviceDataUrl": url, "DeviceDataMd5": md5, "SecurityLevel": level}
 
         def on_success(resp: dict[str, Any], row: dict[str, Any]) -> ReflectSequence:
@@ -224,7 +225,9 @@ class FaceIDClient:
         check_action(target_action)
         call_id = check_id("call_id", call_id) or new_call_id()
         check_id("campaign_id", campaign_id)
-        row: dict[str, Any] = {"call_id": call_id, "campaign_id": campaign_id}
+        row: dict[str, Any] = {"call_id": call_id}
+        if campaign_id is not None:
+            row["campaign_id"] = campaign_id
 
         def on_success(resp: dict[str, Any], row: dict[str, Any]) -> UploadUrl:
             for field in ("UploadUrl", "ResourceUrl"):
@@ -273,10 +276,11 @@ class FaceIDClient:
         link = self.create_upload_url(campaign_id=campaign_id, call_id=call_id)
         row = {
             "call_id": call_id,
-            "campaign_id": campaign_id,
             "device_data_url": strip_query(link.resource_url),
             "device_data_md5": md5,
         }
+        if campaign_id is not None:
+            row["campaign_id"] = campaign_id
         headers = {
             "Content-Type": "application/octet-stream",
             "Content-Length": str(len(payload)),
@@ -332,12 +336,11 @@ class FaceIDClient:
             expected = check_md5("md5", expected)
         call_id = check_id("call_id", call_id) or new_call_id()
         check_id("campaign_id", campaign_id)
-        row = {
-            "call_id": call_id,
-            "campaign_id": campaign_id,
-            "sequence_url": strip_query(url),
-            "sequence_md5": expected,
-        }
+        row: dict[str, Any] = {"call_id": call_id, "sequence_url": strip_query(url)}
+        if expected is not None:
+            row["sequence_md5"] = expected
+        if campaign_id is not None:
+            row["campaign_id"] = campaign_id
         host = urlsplit(url).netloc
         headers = {"User-Agent": _USER_AGENT}
 

@@ -113,6 +113,79 @@ def test_record_fills_defaults_and_rejects_unknown_columns(tmp_path: Path) -> No
     ]
 
 
+_ROWS: list[dict[str, Any]] = [
+    _row(1),
+    # None where a value could be, a bool, the defaults' columns given as None
+    {
+        **_row(2),
+        "campaign_id": None,
+        "http_status": None,
+        "seq_md5_ok": True,
+        "simulated": None,
+        "client_version": None,
+    },
+    # falsy values that are not NULL, and defaults overridden
+    {**_row(3), "simulated": 1, "client_version": "9.9", "request_bytes": 0, "error_message": ""},
+    {"call_id": "bare"},
+    {},
+]
+
+
+_WITH_DEFAULTS = ("simulated", "client_version")
+
+
+def _typed_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Every written column of every row with its storage class (``id`` aside)."""
+    cols = ", ".join(f"{c}, typeof({c})" for c in schema.INSERT_COLUMNS)
+    return _read(path, f"SELECT {cols} FROM calls ORDER BY id")
+
+
+def test_record_and_record_columns_write_the_rows_record_many_writes(tmp_path: Path) -> None:
+    """The per-shape INSERT (values bound, the rest NULL) writes what the full-width INSERT of
+    ``record_many`` writes: values, storage classes, NULLs and defaults."""
+    paths = [tmp_path / f"{name}.sqlite" for name in ("record", "columns", "many")]
+    with CallLog(paths[0]) as a, CallLog(paths[1]) as b, CallLog(paths[2]) as c:
+        for row in _ROWS:
+            a.record(row)
+            # the fast form: a None is bound as NULL, a default column left out gets its default
+            given = {k: v for k, v in row.items() if v is not None or k not in _WITH_DEFAULTS}
+            b.record_columns(tuple(given), tuple(given.values()))
+            c.record_many([row])
+    written = _typed_rows(paths[2])
+    assert len(written) == len(_ROWS)
+    assert _typed_rows(paths[0]) == written
+    assert _typed_rows(paths[1]) == written
+    assert written[1][schema.INSERT_COLUMNS.index("seq_md5_ok") * 2 :][:2] == (1, "integer")
+
+
+def test_record_columns_checks_the_names(tmp_path: Path) -> None:
+    with CallLog(tmp_path / "c.sqlite") as log:
+        with pytest.raises(ValidationError, match="unknown column"):
+            log.record_columns(("call_id", "secret_key"), ("a", "x"))
+        with pytest.raises(ValidationError, match="more than once"):
+            log.record_columns(("call_id", "attempt", "call_id"), ("a", 1, "b"))
+        with pytest.raises(ValidationError, match="unknown column"):
+            log.record({"call_id": "a", "secret_key": None})  # a None does not hide it
+        assert log.count() == 0
+
+
+def test_many_shapes_of_row_are_all_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faceid_tools.calllog import store
+
+    monkeypatch.setattr(store, "_MAX_SHAPES", 3)
+    monkeypatch.setattr(store, "_SHAPES", {})
+    names = schema.INSERT_COLUMNS[:10]
+    with CallLog(tmp_path / "c.sqlite") as log:
+        for i in range(1, 10):  # nine shapes through a cache of three
+            log.record(dict.fromkeys(names[:i], "v") | {"call_id": f"c{i}"})
+        assert log.count() == 9
+        assert len(store._SHAPES) <= 3
+    rows = _read(tmp_path / "c.sqlite", "SELECT call_id, attempt, action FROM calls ORDER BY id")
+    assert rows[0] == ("c1", None, None) and rows[-1] == ("c9", "v", "v")
+
+
 def test_record_many_takes_mappings_and_tuples_in_one_transaction(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     as_tuple = tuple(_row(7).get(c) for c in schema.INSERT_COLUMNS)

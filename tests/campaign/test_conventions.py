@@ -135,3 +135,28 @@ def test_simulated_retries_wait_as_the_client_does(logs: dict[str, tuple[list, l
         )
         gap = datetime.fromisoformat(r["started_at"]).timestamp() - ended
         assert -0.002 <= gap <= ceiling + 0.002
+
+
+def test_iso_utc_is_the_text_datetime_gives() -> None:
+    """``started_at`` is formatted per second and per call; it must stay byte-identical to
+    ``datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")``, rounding included."""
+    import math
+    import random
+    from datetime import UTC, datetime
+
+    rng = random.Random(14)
+    stamps = [0.0, 1.0, -1.0, 0.5e-6, 1.5e-6, 2.5e-6, -0.5e-6, 0.9999995, 0.9999994999, -1e-7]
+    stamps += [1_780_000_000 + k * 0.5e-6 for k in range(-3, 4)]  # halfway cases, both ways
+    for _ in range(20_000):
+        ts = rng.choice(
+            [
+                rng.uniform(-2e9, 4.1e9),
+                1.78e9 + rng.uniform(0, 86_400),
+                rng.randrange(2**31) + 0.5e-6 * rng.randrange(2_000_001),
+            ]
+        )
+        stamps += [ts, math.nextafter(ts, math.inf), math.nextafter(ts, -math.inf)]
+    for ts in stamps:
+        want = datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
+        assert conventions.iso_utc(ts) == want, ts
+    assert TIME.fullmatch(conventions.iso_utc(1_780_000_000.25))

@@ -214,6 +214,70 @@ def test_a_dataset_refuses_another_log(small_log: Path, tmp_path: Path) -> None:
         export(other, out)
 
 
+def _append(log: Path, first: int, n: int) -> None:
+    with CallLog(log) as calls:
+        for i in range(first, first + n):
+            calls.record(
+                {
+                    "call_id": f"call-{i}",
+                    "attempt": 1,
+                    "action": "GenerateReflectSequence",
+                    "started_at": f"2026-01-02T03:04:{i % 60:02d}.000000+00:00",
+                    "outcome": "ok",
+                }
+            )
+
+
+def _delete_above(log: Path, last_kept: int) -> None:
+    with closing(sqlite3.connect(log)) as con, con:
+        con.execute("DELETE FROM calls WHERE id > ?", (last_kept,))
+
+
+@pytest.mark.parametrize("added", [3, 5], ids=["back-to-the-watermark", "past-the-watermark"])
+def test_ids_given_again_after_deleting_the_newest_rows_are_refused(
+    tmp_path: Path, added: int
+) -> None:
+    """New logs number rows max(id) + 1: deleting the newest rows by hand hands their ids to the
+    next rows.  An export by id would skip those at or below its watermark; it refuses instead."""
+    log, out = tmp_path / "calls.sqlite", tmp_path / "ds"
+    _append(log, 0, 10)
+    assert export(log, out).watermark == 10
+    before = _snapshot(out)
+    _delete_above(log, 7)
+    _append(log, 100, added)  # ids 8, 9, 10 (and 11, 12) again, other rows
+    with pytest.raises(ExportError, match=r"id 10, the last one exported.*no longer"):
+        export(log, out)
+    assert _snapshot(out) == before
+
+
+def test_rows_deleted_without_reuse_do_not_stop_the_export(tmp_path: Path) -> None:
+    log, out = tmp_path / "calls.sqlite", tmp_path / "ds"
+    _append(log, 0, 10)
+    export(log, out)
+    with closing(sqlite3.connect(log)) as con, con:
+        con.execute("DELETE FROM calls WHERE id IN (3, 4)")  # exported rows, ids not reused
+    _append(log, 10, 4)
+    result = export(log, out)
+    assert (result.previous_watermark, result.watermark, result.rows) == (10, 14, 4)
+    state = read_state(out)
+    assert state is not None and state["watermark_fingerprint"] is not None
+
+
+def test_a_state_from_before_the_watermark_check_still_exports(tmp_path: Path) -> None:
+    log, out = tmp_path / "calls.sqlite", tmp_path / "ds"
+    _append(log, 0, 5)
+    export(log, out)
+    state = json.loads((out / STATE_FILE).read_text())
+    del state["watermark_fingerprint"]
+    (out / STATE_FILE).write_text(json.dumps(state))
+    _append(log, 5, 2)
+    assert export(log, out).rows == 2
+    _delete_above(log, 6)  # the watermark row (7) is recorded again by that run
+    _append(log, 50, 1)
+    with pytest.raises(ExportError, match="no longer"):
+        export(log, out)
+
+
 def test_a_foreign_folder_is_refused(small_log: Path, tmp_path: Path) -> None:
     out = tmp_path / "ds"
     (out / "x").mkdir(parents=True)

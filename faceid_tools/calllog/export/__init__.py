@@ -3,7 +3,9 @@
 * **Incremental**: rows are exported in ``id`` order up to a watermark kept in the dataset's
   ``_export_state.json``; a re-run exports only rows above it, so nothing is duplicated.  The state
   also holds a fingerprint of the log's first row: exporting a different log into the same
-  dataset is refused.
+  dataset is refused; and one of the row at the watermark: a log whose newest rows were deleted
+  by hand and their ids given to new rows (new logs number rows ``max(id) + 1``) is refused
+  rather than exported with those rows skipped.
 * **Crash-safe**: new files are written under hidden temporary names (``.<tag>.parquet.tmp``),
   fsynced, renamed to ``day=YYYY-MM-DD/part-<first id>-<last id>.parquet``, and only then committed
   by atomically replacing the state file.  Readers use the files the state lists
@@ -51,7 +53,14 @@ import numpy as np
 from ..parquet import ParquetDatasetError, footer_digest, read_state
 from .convert import _SCHEMA, _first_bad, _from_arrow, _to_table, _write_chunk
 from .parts import ExportError, _Part, _Task
-from .read import _ArrowReader, _check_complete, _connect, _inspect, _RowReader
+from .read import (
+    _ArrowReader,
+    _check_complete,
+    _connect,
+    _inspect,
+    _row_fingerprint,
+    _RowReader,
+)
 from .state import (
     LOCK_FILE,
     _commit,
@@ -118,7 +127,8 @@ def export(
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if not src.is_file():
         raise ExportError(f"{src}: no call log there")
-    columns, hi, fingerprint = _inspect(src)  # rows above ``hi`` wait for the next run
+    # rows above ``hi`` wait for the next run
+    columns, hi, fingerprint, hi_fingerprint = _inspect(src)
     out.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         try:
@@ -140,6 +150,7 @@ def export(
                 f"{src}: its last row id {hi} is below the dataset's watermark {lo}; "
                 f"was the log replaced? Export it into a new folder"
             )
+        _check_watermark_row(src, state, lo)
         if hi == lo:
             log.info("export: %s has no rows above id %d", src, lo)
             return ExportResult(out, 0, (), lo, lo, int(state["rows"]), time.perf_counter() - t0)
@@ -149,7 +160,7 @@ def export(
         try:
             parts = _run(tasks)
             _check_complete(src, lo, hi, sum(p.rows for p in parts))
-            files = _commit(out, state, parts, src, fingerprint, hi)
+            files = _commit(out, state, parts, src, fingerprint, hi, hi_fingerprint)
         except BaseException:
             _remove_tmp(out, tag)
             raise
@@ -159,6 +170,27 @@ def export(
     )
     log.info("export: %d rows in %d files, %.1f s", added, len(files), result.seconds)
     return result
+
+
+def _check_watermark_row(src: Path, state: dict[str, object], lo: int) -> None:
+    """Refuse a log whose row at the watermark is no longer the one exported.
+
+    New logs number rows ``max(id) + 1`` (``INTEGER PRIMARY KEY`` without ``AUTOINCREMENT``), so
+    once the newest rows are deleted by hand their ids are given again to new rows: ids at or
+    below the watermark would then hold rows the dataset has never seen, and an export by id
+    would skip them.  Every reuse of ids up to the watermark either leaves the log shorter than
+    it (``hi < lo``, refused above) or changes the row at the watermark, which the state
+    remembers by its id, call id and start instant: one rowid lookup per run.
+    """
+    expected = state.get("watermark_fingerprint")
+    if lo == 0 or expected is None:  # nothing exported yet, or a state from before the check
+        return
+    if _row_fingerprint(src, lo) != expected:
+        raise ExportError(
+            f"{src}: the row with id {lo}, the last one exported to this dataset, is no longer "
+            f"in the log as exported (rows deleted and their ids reused?); rows could be "
+            f"skipped, so nothing was exported: export {src} into a new folder"
+        )
 
 
 def _plan(

@@ -26,8 +26,19 @@ def _connect(db: str) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, timeout=60.0)
 
 
-def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None]:
-    """The schema columns the log has, its highest id, and the fingerprint of its first row."""
+_IDENTITY = "SELECT id, call_id, started_at FROM calls"
+
+
+def _fingerprint(row: Any) -> str | None:
+    """A row's identity (its id, call id and start instant) as a short digest; None for no row."""
+    if row is None:
+        return None
+    return hashlib.sha256(json.dumps(list(row), default=str).encode()).hexdigest()[:32]
+
+
+def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None, str | None]:
+    """The schema columns the log has, its highest id, and the fingerprints of its first and
+    last rows."""
     try:
         con = _connect(str(src))
     except sqlite3.Error as exc:
@@ -38,29 +49,37 @@ def _inspect(src: Path) -> tuple[tuple[str, ...], int, str | None]:
             raise ExportError(f"{src}: not a call log (no 'calls' table)")
         if "id" not in have or "started_at" not in have:
             raise ExportError(f"{src}: the calls table lacks 'id' or 'started_at'")
-        con.execute("BEGIN")  # one snapshot for both maxima, however the log grows meanwhile
+        con.execute("BEGIN")  # one snapshot for the maxima and the last row
         hi = con.execute("SELECT max(id) FROM calls").fetchone()[0] or 0
         # ``+id`` turns the index seek off: a damaged table whose seek misses its last pages
         # would otherwise look shorter than it is (and export "nothing new")
         scanned = con.execute("SELECT max(+id) FROM calls").fetchone()[0] or 0
+        last = con.execute(f"{_IDENTITY} WHERE id = ?", (hi,)).fetchone()
         con.execute("COMMIT")
         if scanned != hi:
             raise ExportError(
                 f"{src}: damaged call log: its highest id is {scanned} by a full scan but {hi} "
                 f"by its index; nothing was exported (check it with PRAGMA integrity_check)"
             )
-        first = con.execute("SELECT id, call_id, started_at FROM calls ORDER BY id LIMIT 1")
-        row = first.fetchone()
+        first = con.execute(f"{_IDENTITY} ORDER BY id LIMIT 1").fetchone()
     except sqlite3.DatabaseError as exc:
         raise ExportError(f"{src}: not a readable SQLite call log ({exc})") from None
     finally:
         con.close()
-    fingerprint = (
-        hashlib.sha256(json.dumps(list(row), default=str).encode()).hexdigest()[:32]
-        if row is not None
-        else None
-    )
-    return tuple(c.name for c in COLUMNS if c.name in have), int(hi), fingerprint
+    columns = tuple(c.name for c in COLUMNS if c.name in have)
+    return columns, int(hi), _fingerprint(first), _fingerprint(last)
+
+
+def _row_fingerprint(src: Path, row_id: int) -> str | None:
+    """The fingerprint of the row with id ``row_id`` (None if there is none): one rowid lookup."""
+    try:
+        con = _connect(str(src))
+        try:
+            return _fingerprint(con.execute(f"{_IDENTITY} WHERE id = ?", (row_id,)).fetchone())
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise ExportError(f"{src}: not a readable SQLite call log ({exc})") from None
 
 
 def _check_complete(src: Path, lo: int, hi: int, read: int) -> None:

@@ -53,6 +53,7 @@ def _new_state(src: Path) -> dict[str, Any]:
         "source": str(src.resolve()),
         "source_fingerprint": None,
         "watermark": 0,
+        "watermark_fingerprint": None,
         "rows": 0,
         "files": [],
         "runs": [],
@@ -113,6 +114,7 @@ def _commit(
     src: Path,
     fingerprint: str | None,
     hi: int,
+    hi_fingerprint: str | None,
 ) -> list[Path]:
     """Rename the new parts into place, then atomically replace the state (the commit point)."""
     files: list[Path] = []
@@ -140,6 +142,7 @@ def _commit(
         source=str(src.resolve()),
         source_fingerprint=fingerprint,
         watermark=hi,
+        watermark_fingerprint=hi_fingerprint,
         rows=int(state["rows"]) + added,
         files=[*state["files"], *entries],
     )
