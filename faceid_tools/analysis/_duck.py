@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 import logging
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES, COLUMNS
-from . import _duck_order
+from . import _duck_order, _duck_summary
 from ._engine import (
     FIRST_SEEN_ORDER,
     Engine,
@@ -54,6 +55,8 @@ class DuckSource(Engine):
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
 
     name = "duckdb"
+    #: Whether a query may read the files a batch of days at a time (no filter looks across).
+    splits_by_day = True
 
     def __init__(self, dataset: ParquetDataset):
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -62,7 +65,9 @@ class DuckSource(Engine):
         self.files = dataset.files()
         if not self.files:
             raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+        self._scan: list[Path] | None = None  # the files queries read, when not all
         footers = _Footers.read(self.files)
+        self.file_rows = footers.rows
         #: Every file sits in a ``day=YYYY-MM-DD`` folder that holds only that UTC day's rows
         #: (checked on the footers' statistics): the ``day`` key then comes from the folder name.
         self.day_partitioned = footers.day_partitioned
@@ -102,9 +107,18 @@ class DuckSource(Engine):
         with contextlib.suppress(Exception):  # at interpreter shutdown there is nothing to free
             self.close()
 
+    @contextlib.contextmanager
+    def scanning(self, files: list[Path]) -> Iterator[None]:
+        """Within the block, :attr:`table_sql` reads only ``files``."""
+        self._scan = files
+        try:
+            yield
+        finally:
+            self._scan = None
+
     @property
     def table_sql(self) -> str:
-        files = ", ".join(_lit(str(f)) for f in self.files)
+        files = ", ".join(_lit(str(f)) for f in self._scan or self.files)
         hive = "true" if self.day_partitioned else "false"
         return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
 
@@ -275,23 +289,15 @@ class DuckSource(Engine):
     def outcome_summary(
         self, sel: Selection, ok: Selection, keys: Sequence[str], column: str, ranks: RankFn
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One scan of the files: the selected rows (coded keys, coded outcome, ``column``) are
-        staged in a temporary table; the counts and the ``quantile_disc`` pass read it."""
+        """One scan of the files (see :mod:`._duck_summary`)."""
         keys = list(keys)
-        if ok.first_attempt != sel.first_attempt or ok.action != sel.action or sel.final_attempt:
+        if ok != replace(sel, outcome="ok", not_null=ok.not_null) or sel.final_attempt:
             return super().outcome_summary(sel, ok, keys, column, ranks)
-        with _duck_order.Staged(self, sel, keys, ["outcome", column]) as staged:
-            head = "".join(f"{k}, " for k in keys)
-            raw = staged.query(
-                f"SELECT {head}outcome, count(*) AS count, count({column}) AS n_value "
-                f"FROM ({staged.sql()}) GROUP BY {head}outcome"
-            )
-            code = staged.code("outcome", "ok")
-            sizes = raw[raw["outcome"] == code][[*keys, "n_value"]]
-            sizes = sizes.rename(columns={"n_value": "n"})
-            relation = staged.sql(f"outcome = {code} AND {column} IS NOT NULL")
-            stats = _duck_order.pick_order_statistics(self, relation, keys, column, ranks, sizes)
-            return staged.decode(raw), staged.decode(stats)
+        if sel.outcome is None and not sel.where and not sel.call_level and not sel.unpivot:
+            done = _duck_summary.outcome_summary(self, sel, keys, column, ranks)
+            if done is not None:
+                return done
+        return _duck_summary.staged_outcome_summary(self, sel, keys, column, ranks)
 
     def rank_sums(
         self, sel: Selection, keys: Sequence[str], column: str, members: pd.DataFrame

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from faceid_tools import analysis
-from faceid_tools.analysis import _duck_order
+from faceid_tools.analysis import _duck_order, _duck_summary
 from faceid_tools.analysis._data import DuckSource, PandasSource, resolve
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
@@ -118,6 +118,34 @@ def test_every_order_statistic_strategy_agrees(
     assert_identical(analysis.latency_summary(frame, by), analysis.latency_summary(folder, by))
 
 
+@pytest.mark.parametrize("batch_rows", [1, 10**12])
+def test_summaries_agree_however_the_days_are_batched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    """The packed one-scan summary, a day per batch or all days at once, and the staging column
+    by column (keys that cannot be packed: endpoint, hour) give the pandas numbers."""
+    frame = draw_log(Profile.default(), 7, 300, retries=1, downloads=0.1, rate=0.02)
+    folder = write_parquet(frame, tmp_path / "dataset", rows_per_file=2000)
+    monkeypatch.setattr(_duck_summary, "BATCH_ROWS", batch_rows)
+    batches: list[int] = []
+    real = _duck_summary._batches
+
+    def spy(src: Any, keys: Any) -> Any:
+        found = real(src, keys)
+        batches.append(len(found))
+        return found
+
+    monkeypatch.setattr(_duck_summary, "_batches", spy)
+    for by in [("region", "security_level", "day"), ("day",), (), ("endpoint", "day"), ("hour",)]:
+        kwargs: dict[str, Any] = {"by": by, "attempts": "first"} if by == ("day",) else {"by": by}
+        assert_identical(
+            analysis.summary_table(frame, **kwargs), analysis.summary_table(folder, **kwargs)
+        )
+    days = len({f.parent.name for f in folder.rglob("*.parquet")})
+    assert days > 1
+    assert batches == ([days, days, 1] if batch_rows == 1 else [1, 1, 1])
+
+
 def test_the_real_export_and_loader_agree_with_the_duckdb_path(tmp_path: Path) -> None:
     """SQLite log → ``export`` → DuckDB equals ``load_calls`` of the log (and of the dataset)."""
     frame = draw_log(Profile.default(), 5, 150, retries=1, downloads=1.0)
@@ -145,6 +173,8 @@ def test_foreign_category_values_count_as_missing_on_both_paths(tmp_path: Path) 
         (analysis.latency_summary, {"by": ("region", "security_level")}),
         (analysis.error_rates, {"by": ("region", "security_level")}),
         (analysis.outcome_breakdown, {"by": "region"}),
+        (analysis.summary_table, {"by": ("region", "security_level")}),
+        (analysis.daily_summary, {}),
     ]:
         ours = fn(raw, **kwargs)
         assert ours["region"].isna().any()
