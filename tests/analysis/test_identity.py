@@ -118,15 +118,17 @@ def test_every_order_statistic_strategy_agrees(
     assert_identical(analysis.latency_summary(frame, by), analysis.latency_summary(folder, by))
 
 
-@pytest.mark.parametrize("batch_rows", [1, 10**12])
+@pytest.mark.parametrize(("batch_rows", "numpy_rows"), [(1, 0), (1, 10**12), (10**12, 0)])
 def test_summaries_agree_however_the_days_are_batched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int, numpy_rows: int
 ) -> None:
-    """The packed one-scan summary, a day per batch or all days at once, and the staging column
-    by column (keys that cannot be packed: endpoint, hour) give the pandas numbers."""
+    """The packed one-scan summary, a day per batch or all days at once, finished in DuckDB or
+    in numpy, and the staging column by column (keys that cannot be packed: endpoint, hour)
+    give the pandas numbers."""
     frame = draw_log(Profile.default(), 7, 300, retries=1, downloads=0.1, rate=0.02)
     folder = write_parquet(frame, tmp_path / "dataset", rows_per_file=2000)
     monkeypatch.setattr(_duck_summary, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(_duck_summary, "NUMPY_ROWS", numpy_rows)
     batches: list[int] = []
     real = _duck_summary._batches
 
@@ -175,6 +177,7 @@ def test_foreign_category_values_count_as_missing_on_both_paths(tmp_path: Path) 
         (analysis.outcome_breakdown, {"by": "region"}),
         (analysis.summary_table, {"by": ("region", "security_level")}),
         (analysis.daily_summary, {}),
+        (analysis.daily_summary, {"per": "call"}),
     ]:
         ours = fn(raw, **kwargs)
         assert ours["region"].isna().any()
