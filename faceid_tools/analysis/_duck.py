@@ -14,18 +14,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES, COLUMNS
-from . import _duck_order, _duck_summary
+from ..calllog.schema import CATEGORIES
+from . import _duck_order, _duck_properties, _duck_summary
 from ._engine import (
     FIRST_SEEN_ORDER,
     Engine,
     RankFn,
-    order_statistics_from_counts,
     u_from_rank_sums,
 )
 from ._footers import _day_partitioned as _day_partitioned
 from ._footers import _Footers
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
+from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
 
 log = logging.getLogger(__name__)
 
@@ -377,52 +376,8 @@ class DuckSource(Engine):
     def property_stats(
         self, sel: Selection, keys: Sequence[str], properties: Sequence[str], ranks: RankFn
     ) -> pd.DataFrame:
-        """Two scans: integer properties take few distinct values, so one GROUPING SETS query
-        counts every value (the order statistics follow exactly from the cumulative counts) and,
-        in the same scan, counts and sums the real-valued ones, whose order statistics then take
-        one ``quantile_disc`` pass."""
-        keys = list(keys)
-        ints = [p for p in properties if p in _INTEGER_COLUMNS]
-        reals = [p for p in properties if p not in _INTEGER_COLUMNS]
-        sel_keys = "".join(f"{k}, " for k in keys)
-        sets = ["(" + ", ".join([*keys, p]) + ")" for p in ints]
-        if reals:
-            sets.append("(" + ", ".join(keys) + ")")
-        flags = "".join(f"GROUPING({p}) AS _g_{p}, " for p in ints)
-        casts = "".join(f"CAST({p} AS DOUBLE) AS {p}, " for p in ints)
-        real_aggs = "".join(
-            f", count({p}) AS _n_{p}, sum(CAST({p} AS DOUBLE)) AS _s_{p}" for p in reals
-        )
-        while True:
-            base = self.base_sql(sel, keys, [*ints, *reals])
-            counted = self.query(
-                f"SELECT {sel_keys}{casts}{flags}count(*) AS count{real_aggs} "
-                f"FROM ({base}) GROUP BY GROUPING SETS ({', '.join(sets)})"
-            )
-            if not self.check_categories(counted, keys):
-                break
-        keys_only = counted
-        for p in ints:
-            keys_only = keys_only[keys_only[f"_g_{p}"] == 1]
-        parts = []
-        for p in ints:
-            block = counted[(counted[f"_g_{p}"] == 0) & counted[p].notna()]
-            hist = block[[*keys, p, "count"]].rename(columns={p: "value"})
-            stats = order_statistics_from_counts(hist, keys, ranks)
-            parts.append(stats.assign(property=p))
-        for p in reals:
-            groups = keys_only[[*keys, f"_n_{p}"]].rename(columns={f"_n_{p}": "n"})
-            stats = self.order_statistics(sel, keys, p, ranks, groups=groups)
-            sums = keys_only[[*keys, f"_s_{p}"]].rename(columns={f"_s_{p}": "sum_value"})
-            stats = merge_null_safe(stats, sums, keys)
-            parts.append(stats.assign(property=p))
-        if not parts:
-            return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
-        return pd.concat(parts, ignore_index=True)
-
-
-#: Call-log columns holding integers (their order statistics come from value counts).
-_INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")
+        """Two scans (see :func:`._duck_properties.property_stats`)."""
+        return _duck_properties.property_stats(self, sel, list(keys), properties, ranks)
 
 
 def _categories_sql(name: str) -> str:
