@@ -14,7 +14,9 @@ dataset: it never spills to disk and the peak memory does not grow with the rows
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -122,19 +124,29 @@ def outcome_summary(
     packed = " + ".join(_code_sql(d) for d in digits)
     kind = "INTEGER" if digits[0].weight * digits[0].size < 2**31 else "BIGINT"
     rows = dict(zip(src.files, src.file_rows, strict=True))
-    raws, stats = [], []
+    selects = []
     for files in _batches(src, keys):
         with src.scanning(files):
             base = src.base_sql(sel, keys, ["outcome", column])
         select = (
             f"SELECT CAST({packed} AS {kind}) AS _g, CAST({column} AS DOUBLE) AS _x FROM ({base})"
         )
-        if sum(rows[f] for f in files) <= NUMPY_ROWS:
-            raw, picked = plan.in_numpy(src, select)
-        else:
-            raw, picked = plan.in_duckdb(src, select)
-        raws.append(raw)
-        stats.append(picked)
+        selects.append((select, sum(rows[f] for f in files) <= NUMPY_ROWS))
+    raws, stats = [], []
+    staging = _Stager(src)
+    try:
+        for i, (select, small) in enumerate(selects):
+            got = staging.take(i, select, small)
+            if i + 1 < len(selects):  # the next batch is read while this one is finished
+                staging.start(i + 1, *selects[i + 1])
+            if isinstance(got, str):
+                raw, picked = plan.in_duckdb(src, got)
+            else:
+                raw, picked = plan.in_numpy(got)
+            raws.append(raw)
+            stats.append(picked)
+    finally:
+        staging.close()
     return _assemble(keys, raws, stats)
 
 
@@ -166,11 +178,10 @@ class _Plan:
             picked[d.name] = d.decode(k)
         return picked.drop(columns="_k")
 
-    def in_duckdb(self, src: DuckSource, select: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Staged in a temporary table; DuckDB counts and picks the order statistics."""
+    def in_duckdb(self, src: DuckSource, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """DuckDB counts the staged table ``name`` and picks the order statistics; drops it."""
         out, ok = self.out, _OK
-        con, name = src.connect(), "_summary_staged"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+        con = src.connect()
         try:
             where = f" WHERE _g % {out.size} <> {out.size - 1}" if self.drop_missing else ""
             counted = con.execute(
@@ -191,11 +202,10 @@ class _Plan:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         return raw, self.decode_keys(picked)
 
-    def in_numpy(self, src: DuckSource, select: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def in_numpy(self, got: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Fetched as two arrays; counted with bincount, order statistics by partitioning each
         group's values (exact: the same ``x_(rank)`` as ``quantile_disc``)."""
         out = self.out
-        got = src.connect().execute(select).fetchnumpy()
         g = np.asarray(got["_g"])
         x = got["_x"]
         values = np.asarray(np.ma.getdata(x), dtype="float64")
@@ -246,6 +256,44 @@ class _Plan:
 
 
 _OK = CATEGORIES["outcome"].index("ok")
+
+
+class _Stager:
+    """Reads batches on a cursor (a connection of its own) in a thread of its own, the next
+    one while the current one is finished: a large batch is staged into a table of the
+    source's database, a small one fetched as arrays.  DuckDB picks each group's order
+    statistics on one thread and numpy runs on one: the other core reads meanwhile."""
+
+    def __init__(self, src: DuckSource) -> None:
+        self.src = src
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: dict[int, Future[str | dict[str, np.ndarray]]] = {}
+
+    def _read(self, i: int, select: str, small: bool) -> str | dict[str, np.ndarray]:
+        with self.src.connect().cursor() as con:
+            if small:
+                return dict(con.execute(select).fetchnumpy())  # type: ignore[arg-type]
+            name = f"_summary_batch_{id(self)}_{i}"
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
+            return name
+
+    def start(self, i: int, select: str, small: bool) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="faceid-read")
+        self.pending[i] = self.pool.submit(self._read, i, select, small)
+
+    def take(self, i: int, select: str, small: bool) -> str | dict[str, np.ndarray]:
+        found = self.pending.pop(i, None)
+        return found.result() if found is not None else self._read(i, select, small)
+
+    def close(self) -> None:
+        for found in self.pending.values():  # an error left a batch read: drop its table
+            with contextlib.suppress(Exception):
+                got = found.result()
+                if isinstance(got, str):
+                    self.src.connect().execute(f"DROP TABLE IF EXISTS {got}")
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def staged_outcome_summary(
