@@ -1,15 +1,17 @@
 """DuckDB: counts per group and outcome, and the order statistics of the successes, in one scan.
 
-The selected rows are staged in a two-column temporary table: one integer ``_g`` packing the
-group's keys and the outcome (each coded column as its index in the schema's categories, the
-last index meaning missing or foreign; the day as days since the dataset's first day), and the
-value as DOUBLE.  The counts then group one integer, and the order statistics of the successes
-(:func:`._duck_order.pick_order_statistics`) read one integer and one double per row — the Parquet
-files are read once, and DuckDB decodes the strings of each row only there.
+The Parquet files are read once, and each row's strings decoded only there: DuckDB returns two
+numeric columns, one integer ``_g`` packing the group's keys and the outcome (each coded column
+as its index in the schema's categories, the last index meaning missing or foreign; the day as
+days since the dataset's first day) and the value as DOUBLE.  A batch of files is then either
+fetched as two arrays and finished in numpy (counts by ``bincount``, each group's order
+statistics by ``partition``: exactly the ``x_(rank)`` of the sorted values), or, when large,
+staged in a table that DuckDB counts and picks the order statistics from
+(:func:`._duck_order.pick_order_statistics`).
 
-When the groups are per day and the dataset is day-partitioned, the files are staged a batch of
-days at a time (no group spans two batches), so the staged table stays small at any size of the
-dataset: it never spills to disk and the peak memory does not grow with the rows.
+When the groups are per day and the dataset is day-partitioned, the files are read a batch of
+days at a time (no group spans two batches), the next batch on a second connection while the
+current one is finished, so memory stays flat at any size and both cores work.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from ._selection import Selection
 if TYPE_CHECKING:
     from ._duck import DuckSource
 
-#: Files staged at once hold at most this many rows (whole days; a day is never split).  The
-#: staged table takes about 7 bytes per file row (12 per selected row), ~110 MB at this bound.
-BATCH_ROWS = 16_000_000
+#: Files read at once hold at most this many rows (whole days; a day is never split): two days
+#: of a 10M-row log, read as two arrays of ~12 MB while the batch before is finished.
+BATCH_ROWS = 2_000_000
 
 _EPOCH = date(1970, 1, 1)
 
@@ -151,8 +153,8 @@ def outcome_summary(
 
 
 #: Batches of at most this many file rows are fetched (two numeric columns) and finished in
-#: numpy: at 1M rows that saves DuckDB's per-query costs; larger ones are counted and their
-#: order statistics picked by DuckDB on a staged table (less memory, no sort in Python).
+#: numpy (no per-query costs of DuckDB); larger ones (groups not per day, or huge days) are
+#: staged in a table, counted and their order statistics picked by DuckDB (less memory).
 NUMPY_ROWS = 3_000_000
 
 
