@@ -248,16 +248,58 @@ class _Plan:
         ):
             n = hi - lo
             wanted = self.ranks(n)
-            kth = sorted({r - 1 for r in wanted.values() if 1 <= r <= n})
-            part = np.partition(values[lo:hi], kth) if kth else values[lo:hi]
+            picked = order_statistics_at(values[lo:hi], [r - 1 for r in wanted.values()])
             row: dict[str, object] = {"_k": key, "n": n}
             for name, r in wanted.items():
-                row[name] = float(part[r - 1]) if 1 <= r <= n else np.nan
+                row[name] = picked[r - 1] if 1 <= r <= n else np.nan
             rows.append(row)
         return raw, self.decode_keys(pd.DataFrame(rows))
 
 
 _OK = CATEGORIES["outcome"].index("ok")
+#: Groups smaller than this are partitioned directly; larger ones bracketed from a sample.
+_DIRECT = 4096
+_SAMPLE = 2048
+
+
+def order_statistics_at(values: np.ndarray, wanted: Sequence[int]) -> dict[int, float]:
+    """The order statistics of ``values`` at the 0-based positions ``wanted`` (out of range
+    ones are skipped): exactly what sorting would put there, NaN sorting last.
+
+    A large group is not partitioned at every position (slow for many positions): a sorted
+    strided sample brackets each band of close positions by two values; the values between
+    them are few, and the count of those below gives their positions in the sorted whole.  A
+    bracket the sample misjudged falls back to a partition.
+    """
+    n = len(values)
+    ranks = sorted({r for r in wanted if 0 <= r < n})
+    if not ranks:
+        return {}
+    if n < _DIRECT:
+        part = np.partition(values, ranks)
+        return {r: float(part[r]) for r in ranks}
+    sample = np.sort(values[:: max(1, n // _SAMPLE)])
+    m = len(sample)
+    pad = 2 * int(np.sqrt(m)) + 2  # four standard errors of a sample quantile, at most
+    bands = [[ranks[0], ranks[0]]]
+    for r in ranks[1:]:
+        if r - bands[-1][1] <= n // 32:
+            bands[-1][1] = r
+        else:
+            bands.append([r, r])
+    found: dict[int, float] = {}
+    for first, last in bands:
+        low = sample[max(0, first * m // n - pad)]
+        high = sample[min(m - 1, last * m // n + pad)]
+        below = int(np.count_nonzero(values < low))
+        inside = np.sort(values[(values >= low) & (values <= high)])
+        if below <= first and last < below + len(inside):
+            found.update((r, float(inside[r - below])) for r in ranks if first <= r <= last)
+        else:  # the sample misjudged this band (or it holds NaN): partition for it
+            band = [r for r in ranks if first <= r <= last]
+            part = np.partition(values, band)
+            found.update((r, float(part[r])) for r in band)
+    return found
 
 
 class _Stager:

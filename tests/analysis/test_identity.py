@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -193,3 +194,30 @@ def test_rank_tests_with_many_ties_agree(tmp_path: Path) -> None:
     for kwargs in ({}, {"between": "security_level", "within": "region"}):
         ours, theirs = (analysis.compare_latency(d, **kwargs) for d in (frame, folder))
         assert_identical(ours, theirs)
+
+
+def test_order_statistics_at_any_position_equal_a_sort() -> None:
+    """The sample-bracketed selection of the numpy path is exact: ties, NaN (sorting last),
+    skewed and sorted data, small and large groups, positions at the ends."""
+    rng = np.random.default_rng(16)
+    for trial in range(400):
+        n = int(rng.choice([1, 5, 100, 4095, 4096, 9000, 40_000]))
+        kind = trial % 5
+        if kind == 0:
+            values = rng.lognormal(5, 1, n)
+        elif kind == 1:
+            values = rng.integers(0, 7, n).astype("float64")  # heavy ties
+        elif kind == 2:
+            values = np.sort(rng.random(n))[:: 1 if trial % 2 else -1].copy()
+        elif kind == 3:
+            values = rng.random(n)
+            values[rng.random(n) < 0.02] = np.nan
+        else:
+            values = np.r_[np.full(n - n // 50, 1.0), rng.random(n // 50) * 1e6]
+        wanted = [int(r) for r in rng.integers(-2, n + 2, int(rng.integers(0, 12)))]
+        wanted += [0, n - 1, n // 2, int(0.95 * n), int(0.99 * n)]
+        got = _duck_summary.order_statistics_at(values, wanted)
+        ordered = np.sort(values)
+        for r in {r for r in wanted if 0 <= r < n}:
+            assert got[r] == ordered[r] or (np.isnan(got[r]) and np.isnan(ordered[r])), (trial, r)
+        assert set(got) == {r for r in wanted if 0 <= r < n}
