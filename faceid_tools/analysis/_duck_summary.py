@@ -234,22 +234,23 @@ class _Plan:
         offset = k - k_low
         if int(offset.max()) < 2**15:  # numpy sorts 16-bit integers by radix: linear time
             offset = offset.astype("int16")
-        order = np.argsort(offset, kind="stable")
-        grouped, values = k[order], values[order]
-        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-        ends = np.r_[starts[1:], len(grouped)]
-        sizes = ends - starts
+        values = values[np.argsort(offset, kind="stable")]
+        per_key = np.bincount(offset)
+        present = np.flatnonzero(per_key)
+        sizes = per_key[present]
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
         prime = getattr(self.ranks, "prime", None)
         if prime is not None:
             prime(sizes)
         rows = []
-        for key, lo, hi in zip(
-            grouped[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
+        for group, lo, hi in zip(
+            (present + k_low).tolist(), starts.tolist(), ends.tolist(), strict=True
         ):
             n = hi - lo
             wanted = self.ranks(n)
             picked = order_statistics_at(values[lo:hi], [r - 1 for r in wanted.values()])
-            row: dict[str, object] = {"_k": key, "n": n}
+            row: dict[str, object] = {"_k": group, "n": n}
             for name, r in wanted.items():
                 row[name] = picked[r - 1] if 1 <= r <= n else np.nan
             rows.append(row)
