@@ -205,56 +205,53 @@ class _Plan:
         return raw, self.decode_keys(picked)
 
     def in_numpy(self, got: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Fetched as two arrays; counted with bincount, order statistics by partitioning each
-        group's values (exact: the same ``x_(rank)`` as ``quantile_disc``)."""
+        """Fetched as two arrays: counted with ``bincount``; the rows put in group order by one
+        radix sort of the codes; each successful group's order statistics then picked from its
+        slice (exact: the same ``x_(rank)`` as sorting, as ``quantile_disc``)."""
         out = self.out
         g = np.asarray(got["_g"])
         x = got["_x"]
+        if not len(g):
+            return self.raw_frame(g, g, g), self.decode_keys(pd.DataFrame(columns=["_k", "n"]))
         values = np.asarray(np.ma.getdata(x), dtype="float64")
         mask = np.ma.getmask(x)
         valid = None if mask is np.ma.nomask else ~np.asarray(mask, dtype=bool)
-        key, outcome = np.divmod(g, out.size)
-        if self.drop_missing:
-            keep = outcome != out.size - 1
-            if not keep.all():
-                g, key, outcome, values = g[keep], key[keep], outcome[keep], values[keep]
-                valid = None if valid is None else valid[keep]
-        if not len(g):
-            return self.raw_frame(g, g, g), self.decode_keys(pd.DataFrame(columns=["_k", "n"]))
         low = int(g.min())
-        count = np.bincount(g - low)
-        n_value = count if valid is None else np.bincount(g - low, weights=valid)
+        offset = g - low
+        count = np.bincount(offset)
+        n_value = count if valid is None else np.bincount(offset, weights=valid)
         seen = np.flatnonzero(count)
-        raw = self.raw_frame(seen + low, count[seen], n_value[seen])
-        chosen = outcome == _OK if valid is None else (outcome == _OK) & valid
-        k, values = key[chosen], values[chosen]
-        if not len(k):
-            return raw, self.decode_keys(pd.DataFrame(columns=["_k", "n"]))
-        k_low = int(k.min())
-        offset = k - k_low
-        if int(offset.max()) < 2**15:  # numpy sorts 16-bit integers by radix: linear time
+        codes = seen + low
+        if self.drop_missing:
+            codes = codes[codes % out.size != out.size - 1]
+        raw = self.raw_frame(codes, count[codes - low], n_value[codes - low])
+        if len(count) <= 2**15:  # numpy sorts 16-bit integers by radix: linear time
             offset = offset.astype("int16")
-        values = values[np.argsort(offset, kind="stable")]
-        per_key = np.bincount(offset)
-        present = np.flatnonzero(per_key)
-        sizes = per_key[present]
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
+        order = np.argsort(offset, kind="stable")
+        values = values[order]
+        valid = None if valid is None else valid[order]
+        ends = np.cumsum(count)
+        starts = ends - count
+        chosen = codes[codes % out.size == _OK]
+        blocks = []
+        for code in chosen.tolist():
+            lo, hi = int(starts[code - low]), int(ends[code - low])
+            block = values[lo:hi] if valid is None else values[lo:hi][valid[lo:hi]]
+            if len(block):
+                blocks.append((code // out.size, block))
         prime = getattr(self.ranks, "prime", None)
         if prime is not None:
-            prime(sizes)
+            prime([len(b) for _, b in blocks])
         rows = []
-        for group, lo, hi in zip(
-            (present + k_low).tolist(), starts.tolist(), ends.tolist(), strict=True
-        ):
-            n = hi - lo
+        for group, block in blocks:
+            n = len(block)
             wanted = self.ranks(n)
-            picked = order_statistics_at(values[lo:hi], [r - 1 for r in wanted.values()])
+            picked = order_statistics_at(block, [r - 1 for r in wanted.values()])
             row: dict[str, object] = {"_k": group, "n": n}
             for name, r in wanted.items():
                 row[name] = picked[r - 1] if 1 <= r <= n else np.nan
             rows.append(row)
-        return raw, self.decode_keys(pd.DataFrame(rows))
+        return raw, self.decode_keys(pd.DataFrame(rows, columns=None if rows else ["_k", "n"]))
 
 
 _OK = CATEGORIES["outcome"].index("ok")
