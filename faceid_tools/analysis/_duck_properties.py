@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 
 from ..calllog.schema import COLUMNS
+from . import _duck_order
 from ._engine import RankFn, order_statistics_from_counts
 from ._selection import Selection, merge_null_safe
 
-if TYPE_CHECKING:
-    from ._duck import DuckSource
+
+class DuckSource(_duck_order.DuckSource, Protocol):
+    """What this module needs of :class:`._duck.DuckSource` (a protocol: no import cycle)."""
+
+    def check_categories(self, frame: pd.DataFrame, keys: Sequence[str]) -> bool: ...
+
+    def order_statistics(
+        self,
+        sel: Selection,
+        keys: Sequence[str],
+        column: str,
+        ranks: RankFn,
+        *,
+        groups: pd.DataFrame | None = None,
+    ) -> pd.DataFrame: ...
+
 
 #: Call-log columns holding integers (their order statistics come from value counts).
 _INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,17 @@ from . import _duck_order
 from ._engine import RankFn
 from ._selection import Selection
 
-if TYPE_CHECKING:
-    from ._duck import DuckSource
+
+class DuckSource(_duck_order.DuckSource, Protocol):
+    """What this module needs of :class:`._duck.DuckSource` (a protocol: no import cycle)."""
+
+    files: list[Path]
+    file_rows: tuple[int, ...]
+    day_partitioned: bool
+    splits_by_day: bool
+
+    def scanning(self, files: list[Path]) -> contextlib.AbstractContextManager[None]: ...
+
 
 #: Files read at once hold at most this many rows (whole days; a day is never split): two days
 #: of a 10M-row log, read as two arrays of ~12 MB while the batch before is finished.
