@@ -126,7 +126,8 @@ def outcome_summary(
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """See :meth:`._engine.Engine.outcome_summary` (``ok`` is ``sel`` with ``outcome='ok'``);
     None when a key is neither a coded column nor the day of a day-partitioned dataset."""
-    digits = _digits(src, keys, _day_numbers(src.files) if "day" in keys else [])
+    days = _day_numbers(src.files) if "day" in keys and src.day_partitioned else []
+    digits = _digits(src, keys, days)
     if digits is None:
         return None
     # Rows whose outcome must be present are dropped on its code, not by a string test.
