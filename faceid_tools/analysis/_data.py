@@ -142,6 +142,9 @@ def restrict(data: Any, window: Window) -> Source:
 class _WindowedDuckSource(DuckSource):
     """A Parquet dataset read through windows (DuckDB pushes their filters into the scan)."""
 
+    #: A window's edges look calls up across the whole dataset: never read it a day at a time.
+    splits_by_day = False
+
     def __init__(self, dataset: ParquetDataset, windows: tuple[Window, ...]):
         super().__init__(dataset)
         self.windows = windows

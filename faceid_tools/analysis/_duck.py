@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +14,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES, COLUMNS
-from . import _duck_order
+from ..calllog.schema import CATEGORIES
+from . import _duck_order, _duck_properties, _duck_summary
 from ._engine import (
     FIRST_SEEN_ORDER,
     Engine,
     RankFn,
-    order_statistics_from_counts,
     u_from_rank_sums,
 )
 from ._footers import _day_partitioned as _day_partitioned
 from ._footers import _Footers
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, merge_null_safe
+from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,8 @@ class DuckSource(Engine):
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
 
     name = "duckdb"
+    #: Whether a query may read the files a batch of days at a time (no filter looks across).
+    splits_by_day = True
 
     def __init__(self, dataset: ParquetDataset):
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -62,7 +63,9 @@ class DuckSource(Engine):
         self.files = dataset.files()
         if not self.files:
             raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+        self._scan: list[Path] | None = None  # the files queries read, when not all
         footers = _Footers.read(self.files)
+        self.file_rows = footers.rows
         #: Every file sits in a ``day=YYYY-MM-DD`` folder that holds only that UTC day's rows
         #: (checked on the footers' statistics): the ``day`` key then comes from the folder name.
         self.day_partitioned = footers.day_partitioned
@@ -102,9 +105,18 @@ class DuckSource(Engine):
         with contextlib.suppress(Exception):  # at interpreter shutdown there is nothing to free
             self.close()
 
+    @contextlib.contextmanager
+    def scanning(self, files: list[Path]) -> Iterator[None]:
+        """Within the block, :attr:`table_sql` reads only ``files``."""
+        self._scan = files
+        try:
+            yield
+        finally:
+            self._scan = None
+
     @property
     def table_sql(self) -> str:
-        files = ", ".join(_lit(str(f)) for f in self.files)
+        files = ", ".join(_lit(str(f)) for f in self._scan or self.files)
         hive = "true" if self.day_partitioned else "false"
         return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
 
@@ -275,23 +287,15 @@ class DuckSource(Engine):
     def outcome_summary(
         self, sel: Selection, ok: Selection, keys: Sequence[str], column: str, ranks: RankFn
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One scan of the files: the selected rows (coded keys, coded outcome, ``column``) are
-        staged in a temporary table; the counts and the ``quantile_disc`` pass read it."""
+        """One scan of the files (see :mod:`._duck_summary`)."""
         keys = list(keys)
-        if ok.first_attempt != sel.first_attempt or ok.action != sel.action or sel.final_attempt:
+        if ok != replace(sel, outcome="ok", not_null=ok.not_null) or sel.final_attempt:
             return super().outcome_summary(sel, ok, keys, column, ranks)
-        with _duck_order.Staged(self, sel, keys, ["outcome", column]) as staged:
-            head = "".join(f"{k}, " for k in keys)
-            raw = staged.query(
-                f"SELECT {head}outcome, count(*) AS count, count({column}) AS n_value "
-                f"FROM ({staged.sql()}) GROUP BY {head}outcome"
-            )
-            code = staged.code("outcome", "ok")
-            sizes = raw[raw["outcome"] == code][[*keys, "n_value"]]
-            sizes = sizes.rename(columns={"n_value": "n"})
-            relation = staged.sql(f"outcome = {code} AND {column} IS NOT NULL")
-            stats = _duck_order.pick_order_statistics(self, relation, keys, column, ranks, sizes)
-            return staged.decode(raw), staged.decode(stats)
+        if sel.outcome is None and not sel.where and not sel.call_level and not sel.unpivot:
+            done = _duck_summary.outcome_summary(self, sel, keys, column, ranks)
+            if done is not None:
+                return done
+        return _duck_summary.staged_outcome_summary(self, sel, keys, column, ranks)
 
     def rank_sums(
         self, sel: Selection, keys: Sequence[str], column: str, members: pd.DataFrame
@@ -372,52 +376,8 @@ class DuckSource(Engine):
     def property_stats(
         self, sel: Selection, keys: Sequence[str], properties: Sequence[str], ranks: RankFn
     ) -> pd.DataFrame:
-        """Two scans: integer properties take few distinct values, so one GROUPING SETS query
-        counts every value (the order statistics follow exactly from the cumulative counts) and,
-        in the same scan, counts and sums the real-valued ones, whose order statistics then take
-        one ``quantile_disc`` pass."""
-        keys = list(keys)
-        ints = [p for p in properties if p in _INTEGER_COLUMNS]
-        reals = [p for p in properties if p not in _INTEGER_COLUMNS]
-        sel_keys = "".join(f"{k}, " for k in keys)
-        sets = ["(" + ", ".join([*keys, p]) + ")" for p in ints]
-        if reals:
-            sets.append("(" + ", ".join(keys) + ")")
-        flags = "".join(f"GROUPING({p}) AS _g_{p}, " for p in ints)
-        casts = "".join(f"CAST({p} AS DOUBLE) AS {p}, " for p in ints)
-        real_aggs = "".join(
-            f", count({p}) AS _n_{p}, sum(CAST({p} AS DOUBLE)) AS _s_{p}" for p in reals
-        )
-        while True:
-            base = self.base_sql(sel, keys, [*ints, *reals])
-            counted = self.query(
-                f"SELECT {sel_keys}{casts}{flags}count(*) AS count{real_aggs} "
-                f"FROM ({base}) GROUP BY GROUPING SETS ({', '.join(sets)})"
-            )
-            if not self.check_categories(counted, keys):
-                break
-        keys_only = counted
-        for p in ints:
-            keys_only = keys_only[keys_only[f"_g_{p}"] == 1]
-        parts = []
-        for p in ints:
-            block = counted[(counted[f"_g_{p}"] == 0) & counted[p].notna()]
-            hist = block[[*keys, p, "count"]].rename(columns={p: "value"})
-            stats = order_statistics_from_counts(hist, keys, ranks)
-            parts.append(stats.assign(property=p))
-        for p in reals:
-            groups = keys_only[[*keys, f"_n_{p}"]].rename(columns={f"_n_{p}": "n"})
-            stats = self.order_statistics(sel, keys, p, ranks, groups=groups)
-            sums = keys_only[[*keys, f"_s_{p}"]].rename(columns={f"_s_{p}": "sum_value"})
-            stats = merge_null_safe(stats, sums, keys)
-            parts.append(stats.assign(property=p))
-        if not parts:
-            return pd.DataFrame(columns=[*keys, "property", "n", "sum_value"])
-        return pd.concat(parts, ignore_index=True)
-
-
-#: Call-log columns holding integers (their order statistics come from value counts).
-_INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")
+        """Two scans (see :func:`._duck_properties.property_stats`)."""
+        return _duck_properties.property_stats(self, sel, list(keys), properties, ranks)
 
 
 def _categories_sql(name: str) -> str:

@@ -23,6 +23,8 @@ class _Footers:
     columns: frozenset[str]
     started_at_unit: str | None
     day_partitioned: bool
+    #: Rows of each file, in the order the files were given.
+    rows: tuple[int, ...] = ()
 
     @classmethod
     def read(cls, files: Sequence[Path]) -> _Footers:
@@ -30,8 +32,10 @@ class _Footers:
         unit: str | None = None
         partitioned = True
         one_day = pd.Timedelta(days=1)
+        rows: list[int] = []
         for f in files:
-            meta = pq.ParquetFile(f).metadata
+            meta = pq.read_metadata(f)
+            rows.append(meta.num_rows)
             schema = meta.schema.to_arrow_schema()
             columns |= set(schema.names)
             if "started_at" not in schema.names:
@@ -55,7 +59,7 @@ class _Footers:
                 if lo.tzinfo is None or not (start <= lo and hi < start + one_day):
                     partitioned = False
                     break
-        return cls(frozenset(columns), unit, partitioned and bool(files))
+        return cls(frozenset(columns), unit, partitioned and bool(files), tuple(rows))
 
 
 def _day_partitioned(files: Sequence[Path]) -> bool:

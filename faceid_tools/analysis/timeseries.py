@@ -4,9 +4,10 @@ Columns of every table here: the keys, then ``n`` (attempts, or calls with ``per
 ``errors``, ``error_rate`` with Wilson ``error_rate_lo``/``error_rate_hi``, then ``n_ok``
 (successful calls with a latency) and the latency percentiles ``pXX`` with ``pXX_lo``/``pXX_hi``.
 
-On a Parquet dataset, :func:`daily_summary` is two scans in DuckDB: one grouped count (attempts,
-errors and successful latencies per region × level × day) and one ``quantile_disc`` pass that
-picks the order statistics every cell needs — no sort of the data, no Python loop over groups.
+On a Parquet dataset, :func:`daily_summary` reads the files once: DuckDB returns each selected
+row as a packed integer group code and its latency, a batch of days at a time, and the counts
+(attempts, errors, successful latencies per region × level × day) and the order statistics every
+cell needs are finished from those (see ``analysis._duck_summary``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def daily_summary(
 ) -> pd.DataFrame:
     """Per region × security level × UTC day: attempts, error rate (Wilson), p50/p95/p99 (CIs).
 
-    Built for large Parquet datasets (two DuckDB scans); same numbers on every path.
+    Built for large Parquet datasets (one DuckDB scan); same numbers on every path.
     """
     out = summary_table(data, DAILY_KEYS, quantiles=quantiles, per=per, confidence=confidence)
     out.attrs["analysis"] = "daily_summary"

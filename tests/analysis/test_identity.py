@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from faceid_tools import analysis
-from faceid_tools.analysis import _duck_order
+from faceid_tools.analysis import _duck_order, _duck_summary
 from faceid_tools.analysis._data import DuckSource, PandasSource, resolve
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
@@ -118,6 +119,43 @@ def test_every_order_statistic_strategy_agrees(
     assert_identical(analysis.latency_summary(frame, by), analysis.latency_summary(folder, by))
 
 
+@pytest.mark.parametrize(("batch_rows", "numpy_rows"), [(1, 0), (1, 10**12), (10**12, 0)])
+def test_summaries_agree_however_the_days_are_batched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int, numpy_rows: int
+) -> None:
+    """The packed one-scan summary, a day per batch or all days at once, finished in DuckDB or
+    in numpy, and the staging column by column (keys that cannot be packed: endpoint, hour)
+    give the pandas numbers."""
+    frame = draw_log(Profile.default(), 7, 300, retries=1, downloads=0.1, rate=0.02)
+    folder = write_parquet(frame, tmp_path / "dataset", rows_per_file=2000)
+    monkeypatch.setattr(_duck_summary, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(_duck_summary, "NUMPY_ROWS", numpy_rows)
+    batches: list[int] = []
+    real = _duck_summary._batches
+
+    def spy(src: Any, keys: Any) -> Any:
+        found = real(src, keys)
+        batches.append(len(found))
+        return found
+
+    monkeypatch.setattr(_duck_summary, "_batches", spy)
+    for by in [("region", "security_level", "day"), ("day",), (), ("endpoint", "day"), ("hour",)]:
+        kwargs: dict[str, Any] = {"by": by, "attempts": "first"} if by == ("day",) else {"by": by}
+        assert_identical(
+            analysis.summary_table(frame, **kwargs), analysis.summary_table(folder, **kwargs)
+        )
+    days = len({f.parent.name for f in folder.rglob("*.parquet")})
+    assert days > 1
+    assert batches == ([days, days, 1] if batch_rows == 1 else [1, 1, 1])
+    # a window looks calls up across days: its dataset is read in one batch, and gives what
+    # the column-by-column staging gives
+    windowed = analysis.window(folder, start=frame["started_at"].min() + pd.Timedelta(hours=30))
+    packed = analysis.summary_table(windowed, ("region", "day"))
+    assert batches[-1] == 1
+    monkeypatch.setattr(_duck_summary, "outcome_summary", lambda *args: None)
+    assert_identical(analysis.summary_table(windowed, ("region", "day")), packed)
+
+
 def test_the_real_export_and_loader_agree_with_the_duckdb_path(tmp_path: Path) -> None:
     """SQLite log → ``export`` → DuckDB equals ``load_calls`` of the log (and of the dataset)."""
     frame = draw_log(Profile.default(), 5, 150, retries=1, downloads=1.0)
@@ -145,6 +183,9 @@ def test_foreign_category_values_count_as_missing_on_both_paths(tmp_path: Path) 
         (analysis.latency_summary, {"by": ("region", "security_level")}),
         (analysis.error_rates, {"by": ("region", "security_level")}),
         (analysis.outcome_breakdown, {"by": "region"}),
+        (analysis.summary_table, {"by": ("region", "security_level")}),
+        (analysis.daily_summary, {}),
+        (analysis.daily_summary, {"per": "call"}),
     ]:
         ours = fn(raw, **kwargs)
         assert ours["region"].isna().any()
@@ -160,3 +201,30 @@ def test_rank_tests_with_many_ties_agree(tmp_path: Path) -> None:
     for kwargs in ({}, {"between": "security_level", "within": "region"}):
         ours, theirs = (analysis.compare_latency(d, **kwargs) for d in (frame, folder))
         assert_identical(ours, theirs)
+
+
+def test_order_statistics_at_any_position_equal_a_sort() -> None:
+    """The sample-bracketed selection of the numpy path is exact: ties, NaN (sorting last),
+    skewed and sorted data, small and large groups, positions at the ends."""
+    rng = np.random.default_rng(16)
+    for trial in range(400):
+        n = int(rng.choice([1, 5, 100, 4095, 4096, 9000, 40_000]))
+        kind = trial % 5
+        if kind == 0:
+            values = rng.lognormal(5, 1, n)
+        elif kind == 1:
+            values = rng.integers(0, 7, n).astype("float64")  # heavy ties
+        elif kind == 2:
+            values = np.sort(rng.random(n))[:: 1 if trial % 2 else -1].copy()
+        elif kind == 3:
+            values = rng.random(n)
+            values[rng.random(n) < 0.02] = np.nan
+        else:
+            values = np.r_[np.full(n - n // 50, 1.0), rng.random(n // 50) * 1e6]
+        wanted = [int(r) for r in rng.integers(-2, n + 2, int(rng.integers(0, 12)))]
+        wanted += [0, n - 1, n // 2, int(0.95 * n), int(0.99 * n)]
+        got = _duck_summary.order_statistics_at(values, wanted)
+        ordered = np.sort(values)
+        for r in {r for r in wanted if 0 <= r < n}:
+            assert got[r] == ordered[r] or (np.isnan(got[r]) and np.isnan(ordered[r])), (trial, r)
+        assert set(got) == {r for r in wanted if 0 <= r < n}
