@@ -1,15 +1,14 @@
 """``FaceIDClient``: the public calls of the ``GenerateReflectSequence`` flow.
 
 The class holds the calls and their arguments; the rooms around it do the rest:
-:mod:`.validate` checks every argument before anything is sent, :mod:`.envelope` reads the
-answer strictly, and :mod:`.attempts` runs the attempts (rate-limit slot, exchange, retry) and
-logs one row per attempt.
+:mod:`.validate` checks every argument before anything is sent, :mod:`.api` signs an API action
+and :mod:`.envelope` reads its answer strictly, and :mod:`.attempts` runs the attempts (rate-limit
+slot, exchange, retry) and logs one row per attempt.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -35,13 +34,13 @@ from ..errors import IntegrityError, MissingFieldError, ValidationError
 from ..models import DeviceData, ReflectSequence, UploadUrl
 from ..ratelimit import RateLimiter
 from ..redact import strip_query
-from ..regions import API_VERSION, DEFAULT_ENDPOINT, REGIONS, SERVICE, regional_endpoint
+from ..regions import DEFAULT_ENDPOINT, REGIONS, regional_endpoint
 from ..retry import RetryPolicy
 from ..sequences import properties as sequence_properties
-from ..signing import sign
 from ..transport import Reply, Transport
+from .api import SignedApi
 from .attempts import Attempts
-from .envelope import Redactor, parse_envelope, status_error
+from .envelope import Redactor, status_error
 from .validate import (
     build_limiters,
     call_log_of,
@@ -128,16 +127,17 @@ class FaceIDClient:
             call_log=self.log,
             redact=self._redact,
         )
-        self._static_headers = {
-            "Content-Type": "application/json",
-            "Host": self.host,
-            "X-TC-Version": API_VERSION,
-            "X-TC-Region": self.region,
-            "X-TC-RequestClient": _USER_AGENT,
-            "User-Agent": _USER_AGENT,
-        }
-        if self.credential.token:
-            self._static_headers["X-TC-Token"] = self.credential.token
+        self._api = SignedApi(
+            endpoint=self.endpoint,
+            host=self.host,
+            region=region,
+            credential=self.credential,
+            user_agent=_USER_AGENT,
+            limiters=self._limiters,
+            attempts=self._attempts,
+            redact=self._redact,
+            max_bytes=self.MAX_RESPONSE_BYTES,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -205,7 +205,7 @@ class FaceIDClient:
                 call_id=call_id,
             )
 
-        return self._call_api(
+        return self._api.call(
             GENERATE,
             params,
             {"ReflectSequenceUrl": str, "ReflectSequenceMd5": str},
@@ -247,7 +247,7 @@ class FaceIDClient:
                 request_id=resp["RequestId"],
             )
 
-        return self._call_api(
+        return self._api.call(
             CREATE_UPLOAD_URL,
             {"TargetAction": target_action},
             {"UploadUrl": str, "ResourceUrl": str, "ExpiredTimestamp": int},
@@ -370,58 +370,4 @@ class FaceIDClient:
             limiter=None,
             max_bytes=self.MAX_DOWNLOAD_BYTES,
             secrets=(url,),
-        )
-
-    # --- the machinery ---------------------------------------------------------------------
-
-    def _call_api(
-        self,
-        action: str,
-        params: dict[str, Any],
-        required: Mapping[str, type],
-        row: dict[str, Any],
-        on_success: Callable[[dict[str, Any], dict[str, Any]], T],
-        *,
-        secrets: tuple[str, ...] = (),
-    ) -> T:
-        body = json.dumps(params, separators=(",", ":")).encode()
-        credential, host, redact = self.credential, self.host, self._redact
-        static = self._static_headers
-
-        def headers() -> dict[str, str]:
-            timestamp = int(time.time())
-            auth = sign(
-                secret_id=credential.secret_id,
-                secret_key=credential.secret_key,
-                service=SERVICE,
-                host=host,
-                method="POST",
-                timestamp=timestamp,
-                payload=body,
-            ).authorization
-            return {
-                **static,
-                "X-TC-Action": action,
-                "X-TC-Timestamp": str(timestamp),
-                "Authorization": auth,
-                "Content-Length": str(len(body)),
-            }
-
-        def parse(reply: Reply, row: dict[str, Any]) -> T:
-            resp = parse_envelope(reply, host, required, redact, secrets)
-            row["request_id"] = resp["RequestId"]
-            return on_success(resp, row)
-
-        return self._attempts.run(
-            action,
-            "POST",
-            self.endpoint,
-            host,
-            headers,
-            body,
-            parse,
-            row,
-            limiter=self._limiters.get(action),
-            max_bytes=self.MAX_RESPONSE_BYTES,
-            secrets=secrets,
         )
