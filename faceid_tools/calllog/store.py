@@ -51,10 +51,11 @@ def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _check_columns(row: Mapping[str, Any]) -> None:
-    unknown = row.keys() - _COLUMN_SET
+def _check_columns(names: Iterable[str]) -> None:
+    """Refuse column names the schema does not have (a mapping's keys, or a tuple of names)."""
+    unknown = set(names) - _COLUMN_SET
     if unknown:
-        raise ValidationError("row", f"unknown column(s) {sorted(unknown)}")
+        raise ValidationError("row", f"unknown column(s) {sorted(unknown, key=str)}")
 
 
 #: The ``INSERT`` of each shape of row met so far: the columns it fills, in its order.  A row
@@ -69,9 +70,7 @@ _MAX_SHAPES = 256  #: the cache is emptied when it holds this many (only odd wri
 
 def _shape_sql(names: tuple[str, ...]) -> str:
     """The ``INSERT`` of a row with the columns ``names`` (checked: known, each once)."""
-    unknown = set(names) - _COLUMN_SET
-    if unknown:
-        raise ValidationError("row", f"unknown column(s) {sorted(unknown, key=str)}")
+    _check_columns(names)
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise ValidationError("row", f"column(s) {twice} given more than once")
