@@ -23,15 +23,23 @@ def test_a_read_of_data_is_seen_and_the_sample_is_not() -> None:
     assert seen == [f"open {ROOT / 'data' / '.gitkeep'}"]
 
 
-def test_writing_the_sample_or_reports_is_seen_without_doing_it() -> None:
+def test_writing_the_sample_or_reports_is_seen_without_doing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     worktree.take_seen()
     sample = str(ROOT / "data" / "sample" / "calls.sqlite")
     worktree._hook("open", (sample, "r+b", 0))
     worktree._hook("os.replace", ("/tmp/x.html", str(ROOT / "reports" / "01-latency.html")))
     worktree._hook("open", ("/tmp/elsewhere", "w", 0))
+    worktree._hook("shutil.copyfile", (sample, "/tmp/copy.sqlite"))  # a copy of the sample: a read
+    monkeypatch.chdir(ROOT)  # as under `make test`: a relative path means the checkout's
+    worktree._hook("open", ("data/calls.sqlite", None, os.O_RDONLY))  # os.open beside a dir_fd
+    worktree._hook("os.rmdir", ("data", 5))  # shutil.rmtree of a tmp folder holding a data/
+    worktree._hook("sqlite3.connect", ("data/calls.sqlite",))  # relative to the working folder
     assert worktree.take_seen() == [
         f"open {sample}",
         f"os.replace {ROOT / 'reports' / '01-latency.html'}",
+        f"sqlite3.connect {ROOT / 'data' / 'calls.sqlite'}",
     ]
 
 
