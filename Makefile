@@ -32,18 +32,20 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The whole reliability suite at full counts, its table to docs/reliability.md.  CI runs it with
+# RELIABILITY_ARGS=--fast (CI counts) and RELIABILITY_OUT in a temporary folder (.ci/run).
+RELIABILITY_OUT  ?= docs/reliability.md
+RELIABILITY_ARGS ?=
 reliability: $(STAMP)
-	$(BIN)/python -m tests.reliability --out docs/reliability.md
+	$(BIN)/python -m tests.reliability --out $(RELIABILITY_OUT) $(RELIABILITY_ARGS)
 
-# JupyterLab on the packaged notebooks, on loopback, as root (in a container) or as a user; it prints
-# the URL (with its token) to open.  LAB_PORT picks the port (default 8888, the next free one if taken).
-# The notebooks' default DATA is ../data/sample/calls.sqlite, as in a folder made by `faceid-tools
-# init`; the link (gitignored, never in the wheel) makes it resolve beside the packaged notebooks too.
+# JupyterLab on notebooks/, on loopback, as root (in a container) or as a user; it prints the URL
+# (with its token) to open.  LAB_PORT picks the port (default 8888, the next free one if taken).
+# The notebooks' default DATA, ../data/sample/calls.sqlite, is the repository's sample.
 LAB_PORT ?= 8888
 lab: $(STAMP)
-	test -e faceid_tools/data || ln -s ../data faceid_tools/data
-	@echo "JupyterLab on faceid_tools/notebooks/ at 127.0.0.1: open the http://127.0.0.1:...?token=... URL it prints"
-	$(BIN)/jupyter lab faceid_tools/notebooks/ --ip 127.0.0.1 --port $(LAB_PORT) --no-browser \
+	@echo "JupyterLab on notebooks/ at 127.0.0.1: open the http://127.0.0.1:...?token=... URL it prints"
+	$(BIN)/jupyter lab notebooks/ --ip 127.0.0.1 --port $(LAB_PORT) --no-browser \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean:

@@ -1,9 +1,13 @@
 """What the wheel carries besides code: the analysis notebooks and the sample call log.
 
-Both are package data read through :mod:`importlib.resources`, so they are found wherever the
-package is installed; nothing here looks beside the package for a source tree.  The sample is
-shipped xz-compressed (``sample/calls.sqlite.xz``, about 1 MB for a 7 MB SQLite file) and
-decompressed once into a cache folder when a command needs it as a file.
+In a wheel both are package data read through :mod:`importlib.resources`, so they are found
+wherever the package is installed: ``faceid_tools/notebooks/`` (mapped from the repository's
+top-level ``notebooks/`` at build time) and ``faceid_tools/sample/calls.sqlite.xz`` (compressed
+from ``data/sample/calls.sqlite`` by ``hatch_build.py``, about 1 MB for a 7 MB SQLite file).  The
+sample is decompressed once into a cache folder when a command needs it as a file.
+
+In a source checkout (an editable install) the package holds neither; they are read where the
+repository keeps them, ``notebooks/`` and ``data/sample/calls.sqlite`` beside the package.
 """
 
 from __future__ import annotations
@@ -41,15 +45,46 @@ NOTEBOOK_NAMES: tuple[str, ...] = (
     "04-product-review.ipynb",
 )
 _SAMPLE = "sample/calls.sqlite.xz"
+#: Where a source checkout keeps them, relative to the repository root.
+_CHECKOUT_NOTEBOOKS = Path("notebooks")
+_CHECKOUT_SAMPLE = Path("data") / "sample" / "calls.sqlite"
 
 
 def _package() -> Traversable:
     return resources.files("faceid_tools")
 
 
+def _checkout() -> Path | None:
+    """The repository the package is imported from (an editable install), or None."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / _CHECKOUT_NOTEBOOKS).is_dir():
+        return root
+    return None
+
+
+def _notebooks() -> Traversable:
+    inside = _package() / "notebooks"
+    if inside.is_dir():
+        return inside
+    root = _checkout()
+    return root / _CHECKOUT_NOTEBOOKS if root is not None else inside
+
+
+def _sample_data() -> tuple[bytes, bool]:
+    """The sample's stored bytes and whether they are xz-compressed."""
+    inside = _package() / _SAMPLE
+    if inside.is_file():
+        return inside.read_bytes(), True
+    root = _checkout()
+    if root is None:
+        raise FileNotFoundError(f"faceid-tools is installed without its sample ({_SAMPLE})")
+    return (root / _CHECKOUT_SAMPLE).read_bytes(), False
+
+
 def notebooks_dir() -> Path:
-    """The folder of the packaged notebooks (inside the installed package)."""
-    folder = _package() / "notebooks"
+    """The folder of the packaged notebooks (inside the installed package, or the checkout's
+    ``notebooks/``)."""
+    folder = _notebooks()
     if not isinstance(folder, Path):  # a zip import: the notebooks are not files on disk
         raise FileNotFoundError("faceid-tools is installed as a zip; its notebooks are not files")
     return folder
@@ -67,12 +102,13 @@ def notebook_text(name: str) -> str:
     """The text of one packaged notebook (``name`` as in :data:`NOTEBOOK_NAMES`)."""
     if name not in NOTEBOOK_NAMES:
         raise ValueError(f"notebook {name!r}: not one of {', '.join(NOTEBOOK_NAMES)}")
-    return (_package() / "notebooks" / name).read_text("utf-8")
+    return (_notebooks() / name).read_text("utf-8")
 
 
 def sample_bytes() -> bytes:
     """The sample call log (a SQLite file) as bytes, decompressed from the package."""
-    return lzma.decompress((_package() / _SAMPLE).read_bytes())
+    stored, compressed = _sample_data()
+    return lzma.decompress(stored) if compressed else stored
 
 
 def write_sample(dest: str | os.PathLike[str]) -> Path:
@@ -115,7 +151,7 @@ def sample_path() -> Path:
     The file's name carries the version and a digest of the packaged bytes, so an upgrade never
     reads a stale copy.  A cache that cannot be written falls back to the temporary folder.
     """
-    digest = hashlib.sha256((_package() / _SAMPLE).read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(_sample_data()[0]).hexdigest()[:12]
     name = f"sample-{__version__}-{digest}.sqlite"
     for folder in (cache_dir(), Path(tempfile.gettempdir()) / "faceid-tools"):
         target = folder / name

@@ -11,6 +11,7 @@ the source tree.
 from __future__ import annotations
 
 import email.parser
+import lzma
 import os
 import re
 import shutil
@@ -181,9 +182,16 @@ def empty(tmp_path: Path) -> Path:
 
 
 def test_wheel_carries_notebooks_sample_profiles_and_license(installed: Installed) -> None:
-    names = set(zipfile.ZipFile(installed.wheel).namelist())
-    for stem in NOTEBOOKS:
-        assert f"faceid_tools/notebooks/{stem}.ipynb" in names
+    """The notebooks and the sample are mapped in at build time (hatch_build.py) from the
+    repository's notebooks/ and data/sample/, their only copies."""
+    with zipfile.ZipFile(installed.wheel) as whl:
+        names = set(whl.namelist())
+        for stem in NOTEBOOKS:
+            packed = whl.read(f"faceid_tools/notebooks/{stem}.ipynb")
+            assert packed == (ROOT / "notebooks" / f"{stem}.ipynb").read_bytes()
+        sample = lzma.decompress(whl.read("faceid_tools/sample/calls.sqlite.xz"))
+        assert sample == (ROOT / "data" / "sample" / "calls.sqlite").read_bytes()
+    assert len([n for n in names if n.startswith("faceid_tools/notebooks/")]) == len(NOTEBOOKS)
     for profile in PROFILES:
         assert f"faceid_tools/emulator/profiles/{profile}.toml" in names
     assert "faceid_tools/sample/calls.sqlite.xz" in names

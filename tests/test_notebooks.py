@@ -11,7 +11,7 @@ import pytest
 from faceid_tools.report import PARAMETERS_TAG, declared_parameters, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS_DIR = ROOT / "faceid_tools" / "notebooks"
+NOTEBOOKS_DIR = ROOT / "notebooks"
 SAMPLE = ROOT / "data" / "sample" / "calls.sqlite"
 NOTEBOOKS = ("01-latency", "02-errors", "03-sequences", "04-product-review")
 SLO_PARAMETERS = ("SLO_P95_MS", "SLO_ERROR_RATE", "SLO_INTEGRITY_RATE")

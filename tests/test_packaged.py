@@ -39,14 +39,16 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # -- package data ----------------------------------------------------------------------------------
 
 
-def test_the_packaged_sample_is_the_repository_sample_byte_for_byte() -> None:
-    """Run scripts/pack-sample after regenerating data/sample/calls.sqlite."""
+def test_a_checkout_reads_the_one_sample_of_the_repository() -> None:
+    """The repository holds the sample once; only a wheel carries a compressed copy."""
+    assert not (ROOT / "faceid_tools" / "sample").exists()
     assert packaged.sample_bytes() == SAMPLE.read_bytes()
 
 
-def test_the_packaged_notebooks_are_the_four() -> None:
+def test_the_packaged_notebooks_are_the_four_of_the_top_level_folder() -> None:
     folder = packaged.notebooks_dir()
-    assert folder == ROOT / "faceid_tools" / "notebooks"
+    assert folder == ROOT / "notebooks"  # in a checkout; a wheel carries them in the package
+    assert not (ROOT / "faceid_tools" / "notebooks").exists()
     assert tuple(sorted(p.name for p in folder.glob("*.ipynb"))) == packaged.NOTEBOOK_NAMES
     for name in packaged.NOTEBOOK_NAMES:
         nbformat.reads(packaged.notebook_text(name), as_version=4)

@@ -159,7 +159,7 @@ def test_notebook_01_runs_on_a_spark_dataframe(simulated_log: SimulatedLog, tmp_
     """``DATA`` given as a Spark DataFrame (built in the kernel, as a user would from Python)."""
     from faceid_tools.report import PARAMETERS_TAG, execute_notebook
 
-    nb = nbformat.read(ROOT / "faceid_tools" / "notebooks" / "01-latency.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / "01-latency.ipynb", as_version=4)
     first = next(i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", []))
     build = (
         "from pyspark.sql import SparkSession\n"
@@ -171,7 +171,7 @@ def test_notebook_01_runs_on_a_spark_dataframe(simulated_log: SimulatedLog, tmp_
     nb.cells.insert(first + 1, nbformat.v4.new_code_cell(build))
     path = tmp_path / "01-latency-spark.ipynb"
     nbformat.write(nb, path)
-    executed = execute_notebook(path, cwd=ROOT / "faceid_tools" / "notebooks", timeout=600).notebook
+    executed = execute_notebook(path, cwd=ROOT / "notebooks", timeout=600).notebook
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
     images = sum(

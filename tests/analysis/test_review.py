@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -239,9 +240,10 @@ def test_probe_command_collects_what_the_open_cells_need(frame: pd.DataFrame) ->
 
 
 def test_the_shipped_sample_decides_every_objective_somewhere() -> None:
-    from faceid_tools.report_defaults import default_data
-
-    out = slo_verdicts(default_data())  # the default objectives, untouched
+    """The sample the repository ships (and a wheel carries), named: never data/calls.sqlite,
+    which ``make demo`` or ``faceid-tools probe`` may have left in the checkout."""
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "calls.sqlite"
+    out = slo_verdicts(sample)  # the default objectives, untouched
     decided = out[out["verdict"].astype(str) != "not enough data"]
     assert set(decided["metric"]) == {"p95_latency_ms", "error_rate", "integrity_rate"}
     cells = decided[decided["grain"] == "region × security_level"]
