@@ -73,14 +73,14 @@ def coloured_matrix(
         tds = "".join(_td(kind, cells.get((r, c))) for c in columns)
         if margins is not None:
             tds += _margin(kind, margins[0].get(r), _MARGIN_EDGE["left"])
-        body.append(f"<tr><th style='text-align:left;padding-right:10px'>{html.escape(r)}"
+        body.append(f"<tr><th style='text-align:left;padding-right:10px;white-space:nowrap'>{html.escape(r)}"
                     f"</th>{tds}</tr>")  # fmt: skip
     if margins is not None:
         top = _MARGIN_EDGE["top"]
         tds = "".join(_margin(kind, margins[1].get(c), top) for c in columns)
         tds += _margin(kind, margins[2], top + _MARGIN_EDGE["left"])
         body.append(
-            f"<tr><th class='{kind}-margin' style='text-align:left;padding-right:10px;"
+            f"<tr><th class='{kind}-margin' style='text-align:left;padding-right:10px;white-space:nowrap;"
             f"font-style:italic;{top}'>{html.escape(margins[4])}</th>{tds}</tr>"
         )
     key = " ".join(

@@ -316,12 +316,9 @@ def evidence(verdicts: pd.DataFrame) -> Styler:
                 interval(r["estimate"], r["lo"], r["hi"], _fmt(str(r["metric"]))) for r in recs
             ],
             "Target": [f"{r['objective']} {_fmt(str(r['metric']))(r['threshold'])}" for r in recs],
-            "n": [f"{int(r['n']):,}" for r in recs],
+            "n": verdicts["n"].astype("int64").to_numpy(),
             "Verdict": [str(r["verdict"]) for r in recs],
-            "Calls needed": [
-                MISSING if is_missing(r["calls_needed"]) else f"{int(r['calls_needed']):,}"
-                for r in recs
-            ],
+            "calls_needed": verdicts["calls_needed"].astype("Int64").to_numpy(),
         }
     )
     return table(frame, notes=_EVIDENCE_NOTES)
