@@ -127,7 +127,7 @@ def _own_verdicts(mine: pd.DataFrame, part: str) -> list[str] | None:
     found = {w: mine[mine["verdict"] == w] for w in (UNDECIDED, FAIL, PASS)}
     if len(found[FAIL]) == len(mine):
         return None
-    said = []
+    said: list[str] = []
     for word, block in found.items():
         if block.empty:
             continue
@@ -137,10 +137,8 @@ def _own_verdicts(mine: pd.DataFrame, part: str) -> list[str] | None:
                 verb = verb.replace("its own", "their own").replace("fails", "fail")
                 verb = verb.replace("passes", "pass")
             many = "are " if len(block) > 1 else "is "
-            said.append(
-                f"{len(block)} of its {len(mine)} cells "
-                + (many + verb if word == UNDECIDED else verb)
-            )
+            whose = f" of its {len(mine)} cells" if not said else ""
+            said.append(f"{len(block)}{whose} " + (many + verb if word == UNDECIDED else verb))
         elif part == "levels":
             names = [str(v) for v in block["security_level"]]
             noun = "levels" if len(names) > 1 else "level"
