@@ -70,7 +70,8 @@ def test_every_code_cell_is_followed_by_an_explanation(stem: str) -> None:
     nb = _read(stem)
     for i, cell in enumerate(nb.cells[1:], start=1):
         if "explains-itself" in cell.metadata.get("tags", []):
-            assert "display(Markdown(" in cell.source, f"{stem}: cell {i} explains nothing"
+            shows = ("display(Markdown(", "present.since_baseline(")  # each piece with its words
+            assert any(s in cell.source for s in shows), f"{stem}: cell {i} explains nothing"
             continue
         if cell.cell_type == "code":
             assert i + 1 < len(nb.cells) and nb.cells[i + 1].cell_type == "markdown", (
@@ -124,3 +125,69 @@ def test_the_data_is_opened_with_analysis_source_not_loaded(stem: str) -> None:
     ]
     assert "analysis.source" in calls
     assert not [c for c in calls if c.endswith(("load_calls", "load_parquet"))]
+
+
+#: Most lines of code a notebook may hold: the logic lives in the package, the notebook calls it.
+MAX_CODE_LINES = 40
+
+
+def code_lines(nb: nbformat.NotebookNode) -> int:
+    """Lines of code in the code cells: not blank, not only a comment."""
+    return sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    )
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebooks_are_thin(stem: str) -> None:
+    assert code_lines(_read(stem)) <= MAX_CODE_LINES
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebooks_use_only_public_names(stem: str) -> None:
+    """``analysis.X``, ``plots.X`` and ``present.X`` name only what each package exports; no
+    private name (``_x``), no submodule reached through a package."""
+    import faceid_tools.analysis
+    import faceid_tools.plots
+    import faceid_tools.present
+
+    public = {
+        "analysis": set(faceid_tools.analysis.__all__),
+        "plots": set(faceid_tools.plots.__all__),
+        "present": set(faceid_tools.present.__all__),
+    }
+    code = "\n".join(c.source for c in _read(stem).cells if c.cell_type == "code")
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Attribute):
+            assert not node.attr.startswith("_"), f"{stem}: private name {node.attr}"
+            if isinstance(node.value, ast.Name) and node.value.id in public:
+                assert node.attr in public[node.value.id], f"{stem}: {node.value.id}.{node.attr}"
+        if isinstance(node, ast.Name):
+            assert not node.id.startswith("_"), f"{stem}: private name {node.id}"
+
+
+def _shown_text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            parts += [str(data.get(k, "")) for k in ("text/html", "text/markdown", "text/plain")]
+            parts.append(str(out.get("text", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_every_label_follows_the_confidence_parameter(stem: str) -> None:
+    executed = execute_notebook(
+        NOTEBOOKS_DIR / f"{stem}.ipynb", {"DATA": str(SAMPLE), "CONFIDENCE": 0.9}
+    )
+    assert _errors(executed.notebook) == []
+    shown = _shown_text(executed.notebook)
+    assert "90% CI" in shown or "90% intervals" in shown or "90% simultaneous" in shown
+    assert "95%" not in shown.replace("p95", ""), [
+        line for line in shown.splitlines() if "95%" in line.replace("p95", "")
+    ][:5]

@@ -28,7 +28,9 @@ window.addEventListener("load", () => {
     complete: img.complete, width: img.naturalWidth, height: img.naturalHeight,
     alt: img.alt || "" }));
   const verdicts = Array.from(document.querySelectorAll("td.verdict")).map(td => ({
-    text: td.innerText, background: getComputedStyle(td).backgroundColor }));
+    text: td.innerText, background: getComputedStyle(td).backgroundColor,
+    margin: td.classList.contains("verdict-margin"), italic: getComputedStyle(td).fontStyle,
+    left: getComputedStyle(td).borderLeftStyle, top: getComputedStyle(td).borderTopStyle }));
   const result = { images, verdicts, visible: document.body.innerText,
                    all: document.body.textContent };
   const pre = document.createElement("pre");
@@ -115,20 +117,33 @@ def test_every_page_opens_with_its_provenance_not_its_parameters(
 
 
 def test_the_review_shows_a_coloured_verdict_matrix(seen: dict[str, dict[str, object]]) -> None:
-    verdicts = seen["04-product-review"]["verdicts"]
-    assert isinstance(verdicts, list) and len(verdicts) == 12
+    shown = seen["04-product-review"]["verdicts"]
+    assert isinstance(shown, list)
+    cells = [c for c in shown if not c["margin"]]
+    margins = [c for c in shown if c["margin"]]
+    assert len(cells) == 12 and len(margins) == 3 + 4 + 1
     palette = {
         "rgb(0, 114, 178)": "PASS",
-        "rgb(169, 205, 232)": "PASS (POOLED)",
         "rgb(213, 94, 0)": "FAIL",
-        "rgb(242, 180, 143)": "FAIL (POOLED)",
         "rgb(230, 230, 230)": "NOT ENOUGH DATA",
     }
-    for cell in verdicts:
+    for cell in shown:
         word = palette.get(cell["background"])
         assert word is not None, cell
         assert cell["text"].splitlines()[0] == word, cell  # the word matches the colour
-        assert "decided by:" in cell["text"] or "open:" in cell["text"]
+        assert (
+            "open:" in cell["text"]
+            or "fails:" in cell["text"]
+            or "all 3 objectives" in cell["text"]
+        )
+    for margin in margins:  # set apart: italics and a double rule on the side facing the cells
+        assert margin["italic"] == "italic", margin
+        assert "double" in (margin["left"], margin["top"]), margin
+    assert all(c["italic"] == "normal" for c in cells)
     visible = str(seen["04-product-review"]["visible"])
+    assert "all levels" in visible and "all regions" in visible
     assert visible.index("Verdicts") < visible.index("Findings") < visible.index("Evidence")
-    assert "faceid-tools probe" in visible.split("Evidence", 1)[1]
+    lead = visible.split("Verdicts", 1)[1].split("Findings", 1)[0]
+    assert "faceid-tools probe --until-decided" in lead and "calls/s" in lead
+    assert visible.count("faceid-tools probe --until-decided --") == 1  # said once, in the lead
+    assert "fixed-sample" in visible.split("Verdicts", 1)[0]

@@ -72,9 +72,15 @@ def test_the_review_shows_what_changed_since_the_baseline(
     bangkok = re.search(r"<th[^>]*>ap-bangkok</th>(.*?)</tr>", page[page.index("change-matrix") :])
     assert bangkok and bangkok.group(1).count("REGRESSED") == 4  # every level of the slower region
     assert re.search(r"p50 latency \+\d+ ms \(\+\d+ to \+\d+\)", bangkok.group(1))
-    findings = page[page.index(">Findings") :]
-    first = re.search(r"<li>\s*(\S+)", findings)
-    assert first and first.group(1) == "Regression:"  # regressions lead the findings
+    # the lead counts the regressions and names the worst; each is listed once, in its section
+    lead = text[text.index("Verdicts") : text.index("Findings")]
+    assert re.search(r"Regressions since the baseline: \d+ \(the worst: ap-bangkok", lead)
+    sentences = re.findall(r"<li>\s*(Regression:[^<]*)</li>", page)
+    assert sentences
+    for sentence in sentences:
+        assert page.count(sentence) == 1, sentence
+    findings = page[page.index(">Findings") : page.index(">Since the baseline")]
+    assert "Regression:" not in findings
     assert "Every comparison since the baseline" in text  # the full table, collapsed
     assert not [w for w in FORBIDDEN if w in text]
     assert str(baseline.parent) not in text  # names, never machine paths

@@ -37,14 +37,13 @@ Time (:mod:`.timeseries`)
     daily_summary      region × level × day: counts, error rate, p50/p95/p99 with CIs
 Review (:mod:`.review`)
     SLO                the thresholds: p95 latency, error rate, integrity rate
-    slo_verdicts       pass / fail / not enough data per region × level and coarser grains,
-                       decided by the interval, with the calls still needed
+    slo_verdicts       pass / fail / not enough data per region × level, per region, per level
+                       and on all calls, each from its own data, with the calls still needed
     verdict_matrix     the verdicts as a region × level table
 Decisions (:mod:`.decisions`)
-    cell_decisions     per cell: verdict, the objective deciding it, coarser grains' verdicts
-    key_rows           the evidence rows that matter (fails, pooled decisions, open cells)
-    probe_plan         regions, levels and calls per cell the open cells need
-    probe_command      the faceid-tools probe command collecting them
+    cell_decisions     per cell and per margin (region, level, all calls): its own verdict
+    key_rows           the evidence rows that matter (fails and open objectives, every grain)
+    probe_plan         the open cells' regions, levels and expected calls (ProbePlan)
 Findings (:mod:`.findings`)
     top_findings       the most important findings as short sentences
 Provenance (:mod:`.provenance`)
@@ -65,7 +64,7 @@ from ._data import ParquetDataset, source
 from .baseline import compare_to_baseline, window
 from .baseline_review import change_findings, change_matrix, describe_data
 from .compare import compare_error_rates, compare_latency
-from .decisions import cell_decisions, key_rows, probe_command, probe_plan
+from .decisions import ProbePlan, cell_decisions, key_rows, probe_plan
 from .errors import error_codes, error_rates, outcome_breakdown
 from .findings import top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
@@ -85,6 +84,7 @@ __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
     "ParquetDataset",
+    "ProbePlan",
     "Provenance",
     "cell_decisions",
     "change_findings",
@@ -105,7 +105,6 @@ __all__ = [
     "latency_summary",
     "level_conformance",
     "outcome_breakdown",
-    "probe_command",
     "probe_plan",
     "property_histogram",
     "provenance",

@@ -4,14 +4,20 @@ Latency: the Mann–Whitney U test (``scipy.stats.mannwhitneyu``, asymptotic wit
 corrections) with the difference of medians as the effect size (Bonett–Price interval).  Error
 rates: Fisher's exact test (``scipy.stats.fisher_exact``) with the risk difference as the effect
 size (Newcombe's interval).  Holm's correction runs over every pair one call reports (or within
-each ``within`` group).  ``significant`` asks for both: a Holm-adjusted p-value below ``alpha``
-and an effect-size interval that excludes zero.
+each ``within`` group): the *family*.  The effect-size intervals are **simultaneous** over the
+same family (Bonferroni: each of the m pairs' at ``1 − (1 − confidence)/m``), so they all hold
+together at ``confidence`` and an interval clear of zero is a family-wise test at
+``alpha = 1 − confidence``.  ``significant`` asks for both: a Holm-adjusted p-value below
+``alpha`` and a simultaneous interval that excludes zero.  A Holm-significant pair whose interval
+still includes zero is not significant; an interval clear of zero whose test is not
+significant is widened to reach zero (``widened``), so a figure never shows a non-significant
+pair clear of zero.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -92,6 +98,35 @@ def _side(
     return merge_null_safe(pairs, renamed, [*within, side])
 
 
+def _family_sizes(pairs: pd.DataFrame, within: list[str], family: str) -> np.ndarray:
+    """Each pair's family size m: every pair reported, or the pairs of its ``within`` group."""
+    if family == "within" and within and len(pairs):
+        codes = pairs.groupby(within, dropna=False, sort=False, observed=True).ngroup()
+        return codes.map(codes.value_counts()).to_numpy(dtype="int64")
+    return np.full(len(pairs), max(len(pairs), 1), dtype="int64")
+
+
+def _simultaneous(
+    interval: Callable[[np.ndarray, float], tuple[Any, Any, Any]],
+    sizes: np.ndarray,
+    confidence: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``interval(rows, level)`` for each family size m at Bonferroni's ``1 − (1 − confidence)/m``."""
+    diff, lo, hi = (np.full(len(sizes), np.nan) for _ in range(3))
+    for m in np.unique(sizes):
+        rows = np.flatnonzero(sizes == m)
+        d, a, b = interval(rows, 1 - (1 - confidence) / int(m))
+        diff[rows], lo[rows], hi[rows] = d, a, b
+    return diff, lo, hi
+
+
+def _alpha(alpha: float | None, confidence: float) -> float:
+    level = 1 - confidence if alpha is None else alpha
+    if not 0 < level < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {level!r}")
+    return level
+
+
 def _finish(out: pd.DataFrame, within: list[str], alpha: float, family: str) -> pd.DataFrame:
     p = out["p_value"].to_numpy(dtype=float)
     if family == "within" and within and len(out):
@@ -104,10 +139,15 @@ def _finish(out: pd.DataFrame, within: list[str], alpha: float, family: str) -> 
     else:
         out["p_holm"] = holm(p)
     # A difference is reported only when the test and the effect size agree: the adjusted
-    # p-value is below alpha *and* the interval of the difference leaves out zero.  A review
-    # then never shows "significant" next to an interval that allows no difference.
+    # p-value is below alpha *and* the simultaneous interval leaves out zero.  An interval clear
+    # of zero whose test does not reject is widened to reach zero (a wider interval covers at
+    # least as often), so a figure never shows a non-significant pair clear of zero.
     excludes_zero = (out["diff_lo"] > 0) | (out["diff_hi"] < 0)
     out["significant"] = ((out["p_holm"] < alpha) & excludes_zero).astype(bool)
+    widen = excludes_zero & ~out["significant"]
+    out["widened"] = widen.astype(bool)
+    out.loc[widen & (out["diff_lo"] > 0), "diff_lo"] = 0.0
+    out.loc[widen & (out["diff_hi"] < 0), "diff_hi"] = 0.0
     return out.reset_index(drop=True)
 
 
@@ -140,16 +180,19 @@ def compare_latency(
     action: str | None = GRS,
     column: str = "latency_ms",
     confidence: float = 0.95,
-    alpha: float = 0.05,
+    alpha: float | None = None,
     family: Family = "all",
 ) -> pd.DataFrame:
     """Pairwise latency comparison of the ``between`` groups (within each ``within`` group).
 
     One row per pair: the ``within`` keys, ``a``, ``b``, ``n_a``, ``n_b``, ``median_a``,
-    ``median_b``, ``diff`` (``median_a − median_b``, ms) with ``diff_lo``/``diff_hi``,
-    ``u_statistic`` (U of a), ``p_value`` (Mann–Whitney), ``p_holm`` and ``significant``
-    (``p_holm < alpha`` and the interval of ``diff`` excludes 0).  Successful calls only.  Holm's correction runs over every pair
-    reported (``family="all"``) or separately within each ``within`` group (``"within"``).
+    ``median_b``, ``diff`` (``median_a − median_b``, ms) with its simultaneous interval
+    ``diff_lo``/``diff_hi``, ``u_statistic`` (U of a), ``p_value`` (Mann–Whitney), ``p_holm``,
+    ``significant`` (``p_holm < alpha`` and the interval excludes 0) and ``widened`` (the
+    interval was stretched to 0 because the test does not reject).  Successful calls only.
+    Holm's correction and the simultaneous intervals run over every pair reported
+    (``family="all"``) or separately within each ``within`` group (``"within"``); ``alpha``
+    defaults to ``1 − confidence``.
     """
     within_keys, between_key = _check(between, within, family)
     keys = [*within_keys, between_key]
@@ -163,15 +206,13 @@ def compare_latency(
     cols = ["n", "median", "bp_lo", "bp_hi", "z"]
     out = _side(med, pairs, within_keys, between_key, "a", cols)
     out = _side(med, out, within_keys, between_key, "b", cols)
-    diff, lo, hi = median_difference_interval(
-        out["median_a"],
-        out["bp_lo_a"],
-        out["bp_hi_a"],
-        out["z_a"],
-        out["median_b"],
-        out["bp_lo_b"],
-        out["bp_hi_b"],
-        out["z_b"],
+    cols_ab = [f"{c}_{side}" for side in "ab" for c in ("median", "bp_lo", "bp_hi", "z")]
+    x = [out[c].to_numpy(dtype=float) for c in cols_ab]
+    diff, lo, hi = _simultaneous(
+        lambda r, level: median_difference_interval(
+            x[0][r], x[1][r], x[2][r], x[3][r], x[4][r], x[5][r], x[6][r], x[7][r], level
+        ),
+        _family_sizes(out, within_keys, family),
         confidence,
     )
     out["diff"], out["diff_lo"], out["diff_hi"] = diff, lo, hi
@@ -194,7 +235,7 @@ def compare_latency(
         ]
     ]
     out = finish_keys(out, within_keys).astype({"n_a": "int64", "n_b": "int64"})
-    out = _finish(out, within_keys, alpha, family)
+    out = _finish(out, within_keys, _alpha(alpha, confidence), family)
     out.attrs.update(
         analysis="compare_latency",
         between=between_key,
@@ -202,7 +243,8 @@ def compare_latency(
         family=family,
         unit="ms",
         confidence=confidence,
-        alpha=alpha,
+        alpha=_alpha(alpha, confidence),
+        intervals="simultaneous",
     )
     return out
 
@@ -255,14 +297,14 @@ def compare_error_rates(
     attempts: Attempts = "all",
     action: str | None = GRS,
     confidence: float = 0.95,
-    alpha: float = 0.05,
+    alpha: float | None = None,
     family: Family = "all",
 ) -> pd.DataFrame:
     """Pairwise error-rate comparison of the ``between`` groups (within each ``within`` group).
 
     One row per pair: the ``within`` keys, ``a``, ``b``, ``n_a``, ``errors_a``, ``rate_a`` (and
-    for b), ``diff`` (``rate_a − rate_b``) with Newcombe's ``diff_lo``/``diff_hi``, ``p_value``
-    (Fisher's exact test), ``p_holm`` and ``significant``.  ``family`` as for
+    for b), ``diff`` (``rate_a − rate_b``) with Newcombe's simultaneous ``diff_lo``/``diff_hi``,
+    ``p_value`` (Fisher's exact test), ``p_holm``, ``significant`` and ``widened``.  ``family`` as for
     :func:`compare_latency`.
     """
     within_keys, between_key = _check(between, within, family)
@@ -285,8 +327,11 @@ def compare_error_rates(
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate_a"] = out["errors_a"] / out["n_a"]
         out["rate_b"] = out["errors_b"] / out["n_b"]
-    diff, lo, hi = newcombe_interval(
-        out["errors_a"], out["n_a"], out["errors_b"], out["n_b"], confidence
+    cnt = [out[c].to_numpy(dtype=float) for c in ("errors_a", "n_a", "errors_b", "n_b")]
+    diff, lo, hi = _simultaneous(
+        lambda r, level: newcombe_interval(cnt[0][r], cnt[1][r], cnt[2][r], cnt[3][r], level),
+        _family_sizes(out, within_keys, family),
+        confidence,
     )
     out["diff"], out["diff_lo"], out["diff_hi"] = diff, lo, hi
     out["p_value"] = [
@@ -312,7 +357,7 @@ def compare_error_rates(
             "p_value",
         ]
     ]
-    out = _finish(finish_keys(out, within_keys), within_keys, alpha, family)
+    out = _finish(finish_keys(out, within_keys), within_keys, _alpha(alpha, confidence), family)
     out.attrs.update(
         analysis="compare_error_rates",
         between=between_key,
@@ -320,6 +365,7 @@ def compare_error_rates(
         family=family,
         per=per,
         confidence=confidence,
-        alpha=alpha,
+        alpha=_alpha(alpha, confidence),
+        intervals="simultaneous",
     )
     return out

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ._data import Per, resolve
 from .compare import compare_error_rates, compare_latency
-from .review import FAIL, SLO, UNDECIDED, slo_verdicts
+from .review import FAIL, PASS, SLO, UNDECIDED, slo_verdicts
 from .sequences import duplicate_sequences, integrity_rate, level_conformance
 
 __all__ = ["top_findings"]
@@ -71,9 +71,12 @@ def top_findings(
     src = resolve(data)
     found: list[tuple[float, str]] = []
     keys = ["region", "security_level"]
-    verdicts = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence, pooled=False)
+    every = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence)
+    verdicts = every[every["grain"] == every.attrs["grains"][0]]
+    ci = f"{confidence:.0%} CI"
     found += _conformance_findings(src)
-    found += _slo_findings(verdicts, keys)
+    found += _slo_findings(verdicts, keys, ci)
+    found += _group_findings(every, ci)
     found += _sequence_findings(src, confidence)
     found += _difference_findings(src, per, confidence, alpha)
     undecided = verdicts[verdicts["verdict"] == UNDECIDED]
@@ -94,7 +97,7 @@ def top_findings(
     return [text for _, text in found[:limit]]
 
 
-def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[float, str]]:
+def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str], ci: str) -> list[tuple[float, str]]:
     out = []
     for metric, block in verdicts[verdicts["verdict"] == FAIL].groupby("metric", observed=True):
         name, fmt = _METRIC_TEXT[str(metric)]
@@ -109,7 +112,79 @@ def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str]) -> list[tuple[flo
                 _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10),
                 f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
                 f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
-                f"(95% CI {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
+                f"({ci} {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
+            )
+        )
+    return out
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _own_verdicts(mine: pd.DataFrame, part: str) -> list[str] | None:
+    """What the cells of a failing group say on their own (None: they all fail too)."""
+    found = {w: mine[mine["verdict"] == w] for w in (UNDECIDED, FAIL, PASS)}
+    if len(found[FAIL]) == len(mine):
+        return None
+    said: list[str] = []
+    for word, block in found.items():
+        if block.empty:
+            continue
+        if part == "cells":
+            verb = {UNDECIDED: "not yet decided on its own", FAIL: "fails", PASS: "passes"}[word]
+            if len(block) > 1:
+                verb = verb.replace("its own", "their own").replace("fails", "fail")
+                verb = verb.replace("passes", "pass")
+            many = "are " if len(block) > 1 else "is "
+            whose = f" of its {len(mine)} cells" if not said else ""
+            said.append(f"{len(block)}{whose} " + (many + verb if word == UNDECIDED else verb))
+        elif part == "levels":
+            names = [str(v) for v in block["security_level"]]
+            noun = "levels" if len(names) > 1 else "level"
+            text = {UNDECIDED: "not yet decided", FAIL: "fail", PASS: "pass"}[word]
+            if word == UNDECIDED:
+                text = ("are " if len(names) > 1 else "is ") + text
+            elif len(names) == 1:
+                text += "s"
+            said.append(f"its {noun} {_and(names)} {text}")
+        else:
+            names = [str(v) for v in block["region"]]
+            text = {UNDECIDED: "it is not yet decided", FAIL: "it fails", PASS: "it passes"}[word]
+            said.append(f"in {_and(names)} {text}")
+    return said
+
+
+def _group_findings(every: pd.DataFrame, ci: str) -> list[tuple[float, str]]:
+    """A region, a level or all calls that fails an objective as a whole, and what its cells
+    say on their own: "ap-bangkok as a whole fails the error rate ...; its levels 1, 2 and 4
+    are not yet decided" (never that those levels fail)."""
+    cells = every[every["grain"] == every.attrs["grains"][0]]
+    out = []
+    fails = every[(every["grain"] != every.attrs["grains"][0]) & (every["verdict"] == FAIL)]
+    for rec in fails.to_dict("records"):
+        metric, region, level = str(rec["metric"]), rec["region"], rec["security_level"]
+        name, fmt = _METRIC_TEXT[metric]
+        mine = cells[cells["metric"] == metric]
+        if not pd.isna(region):
+            mine, who, part = mine[mine["region"] == region], f"{region} as a whole", "levels"
+        elif not pd.isna(level):
+            who, part = f"Level {level} in all regions together", "regions"
+            mine = mine[mine["security_level"] == level]
+        else:
+            who, part = "All calls together", "cells"
+        said = _own_verdicts(mine, part)
+        if said is None:
+            continue  # every cell fails on its own: the cell finding says it
+        thr = rec["threshold"]
+        severity = abs(rec["estimate"] - thr) / thr if thr else 1.0
+        verb = "fail" if part == "cells" else "fails"
+        out.append(
+            (
+                _TIER_SLO + min(severity, 10) - 5,
+                f"{who} {verb} the {name.lower()} ({rec['objective']} {fmt(thr)}): "
+                f"{fmt(rec['estimate'])} ({ci} {fmt(rec['lo'])}–{fmt(rec['hi'])})"
+                + (f"; {'; '.join(said)}." if said else "."),
             )
         )
     return out
@@ -133,6 +208,7 @@ def _conformance_findings(src: Any) -> list[tuple[float, str]]:
 def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
     dups = duplicate_sequences(src)
     integ = integrity_rate(src, confidence=confidence)
+    ci = f"{confidence:.0%} CI"
     n = int(integ["n"].iloc[0]) if len(integ) else 0
     bad = n - int(integ["verified"].iloc[0]) if n else 0
     if not len(dups) and not bad:
@@ -147,7 +223,7 @@ def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
         lo, hi = integ["rate_lo"].iloc[0], integ["rate_hi"].iloc[0]
         parts.append(
             f"{bad:,} of {n:,} downloads failed their MD5 check (integrity "
-            f"{_pct(1 - bad / n)}, 95% CI {_pct(lo)}–{_pct(hi)})"
+            f"{_pct(1 - bad / n)}, {ci} {_pct(lo)}–{_pct(hi)})"
         )
     text = " and ".join(parts)
     share = (len(dups) + bad) / max(n, 1)
@@ -171,6 +247,7 @@ def _difference_findings(
     src: Any, per: Per, confidence: float, alpha: float
 ) -> list[tuple[float, str]]:
     out: list[tuple[float, str]] = []
+    ci = f"{confidence:.0%} simultaneous CI"
     lat = compare_latency(src, "region", confidence=confidence, alpha=alpha)
     sig = lat[lat["significant"]]
     if len(sig):
@@ -183,7 +260,7 @@ def _difference_findings(
             (
                 _TIER_DIFFERENCE + min(rel, 5) * 100,
                 f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
-                f"({_ms(m_hi)} vs {_ms(m_lo)}; 95% CI of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
+                f"({_ms(m_hi)} vs {_ms(m_lo)}; {ci} of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
                 f"Holm-adjusted {_p(rec['p_holm'])}).",
             )
         )
@@ -208,7 +285,7 @@ def _difference_findings(
             (
                 _TIER_DIFFERENCE + min(rel, 5) * 100,
                 f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
-                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more (95% CI "
+                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more ({ci} "
                 f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
                 f"{_p(rec['p_holm'])}).",
             )
@@ -223,7 +300,7 @@ def _difference_findings(
             (
                 _TIER_DIFFERENCE - 1,
                 f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
-                f"level {fast} (95% CI {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
+                f"level {fast} ({ci} {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
             )
         )
     return out

@@ -116,9 +116,11 @@ def slo_verdicts(
 
     **Grains.** The finest grain is ``by`` (default region × level: every combination of the
     schema's regions and levels, so a cell without calls shows as "not enough data"); with
-    ``pooled``, the same objectives are judged again on the keys' prefixes (per region, then on
-    all calls), whose rows leave the pooled keys empty.  ``grain`` names the keys of the row
-    (``"region × security_level"``, ``"region"``, ``"all calls"``).
+    ``pooled``, the same objectives are judged again on every smaller set of the keys (per
+    region with its levels pooled, per level with its regions pooled, then on all calls), whose
+    rows leave the pooled keys empty.  ``grain`` names the keys of the row
+    (``"region × security_level"``, ``"region"``, ``"security_level"``, ``"all calls"``); each
+    grain's verdict rests on that grain's own data only.
 
     **calls_needed** is 0 for a decided row.  For an undecided one it is how many more calls in
     that group would be expected to decide it *if the current estimate holds*: for a rate, the
@@ -134,7 +136,7 @@ def slo_verdicts(
     slo = slo or SLO()
     keys = list(check_keys(by))
     src = resolve(data)
-    grains = [keys[:i] for i in range(len(keys), -1, -1)] if pooled else [keys]
+    grains = _grains(keys) if pooled else [keys]
     parts = []
     for grain_keys in grains:
         part = _verdicts_at(src, slo, grain_keys, keys, per, confidence)
@@ -158,6 +160,12 @@ def slo_verdicts(
         slo=slo.__dict__.copy(),
     )
     return out
+
+
+def _grains(keys: list[str]) -> list[list[str]]:
+    """The grains judged: ``keys``, then every subset of them from the largest to none
+    (region × level, per region, per level, all calls)."""
+    return [list(sub) for r in range(len(keys), -1, -1) for sub in itertools.combinations(keys, r)]
 
 
 def _verdicts_at(

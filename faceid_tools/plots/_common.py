@@ -75,6 +75,11 @@ def _result(obj: Any, kind: str | Sequence[str], compute: Any) -> pd.DataFrame:
     return result
 
 
+def _ci(result: pd.DataFrame) -> str:
+    """``95% CI`` at the result's confidence."""
+    return f"{float(result.attrs.get('confidence', 0.95)):.0%} CI"
+
+
 def _label(key: str, value: Any) -> str:
     if key == "security_level":
         return f"level {_LEVEL_NAMES.get(str(value), value)}"

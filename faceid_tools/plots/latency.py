@@ -14,6 +14,7 @@ from ._common import (
     _LEVEL_NAMES,
     _QUANTILE_STYLE,
     _axes,
+    _ci,
     _colour,
     _groups,
     _result,
@@ -104,7 +105,7 @@ def latency_by_level(
     ax.set_ylabel("Latency (ms)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize="small", ncol=len(quantiles), loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title("Latency of successful calls by security level (95% CI)")
+    ax.set_title(f"Latency of successful calls by security level ({_ci(res)})")
     return ax
 
 
@@ -140,5 +141,8 @@ def comparison_forest(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.set_xlabel("Difference of error rate (percentage points)")
     ax.set_ylabel("Pair")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.set_title("Differences with 95% CI (filled: significant after Holm)")
+    ax.set_title(
+        f"Differences with {_ci(result).replace('CI', 'simultaneous CI')} "
+        "(filled: significant after Holm; open: not)"
+    )
     return ax

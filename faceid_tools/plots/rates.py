@@ -14,6 +14,7 @@ from ..analysis._data import sort_values_of
 from ._common import (
     _LEVEL_NAMES,
     _axes,
+    _ci,
     _groups,
     _label,
     _result,
@@ -83,7 +84,7 @@ def error_rate_bars(
     ax.grid(True, axis="y", alpha=0.3)
     if len(inner) > 1:
         ax.legend(fontsize="small")
-    ax.set_title(f"Error rate per {per} (95% Wilson CI; dot = estimate)")
+    ax.set_title(f"Error rate per {per} ({_ci(res)}, Wilson; dot = estimate)")
     return ax
 
 
@@ -146,5 +147,5 @@ def heatmap(
     cbar.set_label(f"{name} ({unit})")
     if is_rate:
         cbar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
-    ax.set_title(f"{name} by region and level (95% CI in brackets)")
+    ax.set_title(f"{name} by region and level ({_ci(res)} in brackets)")
     return ax

@@ -12,6 +12,7 @@ from .. import analysis
 from ..analysis._data import TIME_KEYS
 from ._common import (
     _axes,
+    _ci,
     _colour,
     _groups,
     _result,
@@ -67,7 +68,7 @@ def time_series(
     if keys:
         ax.legend(fontsize="small")
     what = "Error rate" if "rate" in metric else f"{metric} latency"
-    ax.set_title(f"{what} per {bucket} per {per}, with its 95% CI band")
+    ax.set_title(f"{what} per {bucket} per {per}, with its {_ci(res)} band")
     return ax
 
 

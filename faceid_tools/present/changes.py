@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..analysis.baseline import CHANGE_VERDICTS
 from ..analysis.baseline_review import METRIC_NAMES
+from ._format import LEVEL_NAMES
 from ._html import Cell, coloured_matrix
 
 __all__ = ["CHANGE_COLOURS", "change_matrix"]
@@ -21,7 +22,6 @@ CHANGE_COLOURS: dict[str, tuple[str, str]] = {
     "not enough data": ("#F0E442", "#222222"),  # yellow
     "no evidence of change": ("#E6E6E6", "#222222"),  # light grey
 }
-_LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
 
 
 def change_matrix(
@@ -57,7 +57,7 @@ def change_matrix(
         cells,
         CHANGE_COLOURS,
         kind="change",
-        column_labels={c: "Level " + _LEVEL_NAMES.get(c, c) for c in columns_},
+        column_labels={c: "Level " + LEVEL_NAMES.get(c, c) for c in columns_},
     )
 
 

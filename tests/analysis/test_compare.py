@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,11 +82,93 @@ def test_significance_needs_the_test_and_the_interval_to_agree() -> None:
     out = compare_latency(frame, within="campaign_id", family="within")
     assert len(out) == 40
     excludes_zero = (out["diff_lo"] > 0) | (out["diff_hi"] < 0)
-    assert out["significant"].tolist() == ((out["p_holm"] < 0.05) & excludes_zero).tolist()
-    # Both kinds of disagreement occur here, so the rule is exercised, not just satisfied.
-    assert ((out["p_holm"] < 0.05) & ~excludes_zero).any() or (
-        (out["p_holm"] >= 0.05) & excludes_zero
-    ).any()
+    # the marker and the interval say the same thing: significant exactly when clear of zero
+    assert out["significant"].tolist() == excludes_zero.tolist()
+    assert (out.loc[out["significant"], "p_holm"] < 0.05).all()
+    # Both kinds of disagreement occur here, so the rule is exercised, not just satisfied: a
+    # rejected test whose interval includes 0 is not significant; an interval clear of 0 whose
+    # test does not reject is widened to 0.
+    assert ((out["p_holm"] < 0.05) & ~excludes_zero).any()
+
+
+def test_an_interval_the_test_does_not_confirm_is_widened_to_zero() -> None:
+    """Medians far apart, ranks balanced: A is 70% near 100 ms and 30% near 1,000 ms, B 29% near
+    50 ms and 71% near 500 ms, so P(A > B) ≈ 0.5 (Mann–Whitney sees nothing) while the median
+    difference (≈ −400 ms) has a narrow interval.  Shown as it is, an open marker would sit on an
+    interval clear of zero; stretched to reach zero, the interval still covers."""
+    rng = np.random.default_rng(7)
+    frame = two_regions(0.0, n=400)
+    ok = frame["outcome"] == "ok"
+    for region, share, low, high in (
+        ("ap-hongkong", 0.7, 100, 1000),
+        ("ap-singapore", 0.29, 50, 500),
+    ):
+        rows = ok & (frame["region"] == region)
+        low_mode = rng.random(int(rows.sum())) < share
+        frame.loc[rows, "latency_ms"] = np.where(low_mode, low, high) + rng.normal(
+            0, 3, int(rows.sum())
+        )
+    out = compare_latency(frame)
+    row = out.iloc[0]
+    assert row["p_holm"] > 0.05
+    assert row["widened"] and not row["significant"]
+    assert row["diff"] < -300 and row["diff_lo"] < row["diff"] and row["diff_hi"] == 0.0
+
+
+def test_intervals_are_simultaneous_over_the_holm_family() -> None:
+    frame = two_regions(0.0)
+    frame.loc[frame.index[:30], ["outcome", "error_code"]] = ["api_error", "InternalError"]
+    levels = compare_error_rates(frame, "security_level")  # one family of 6 pairs
+    assert len(levels) == 6 and levels.attrs["intervals"] == "simultaneous"
+    for row in levels.to_dict("records"):
+        args = (row["errors_a"], row["n_a"], row["errors_b"], row["n_b"])
+        _, lo, hi = newcombe_interval(*args, 1 - 0.05 / 6)
+        if not row["widened"]:
+            assert (row["diff_lo"], row["diff_hi"]) == pytest.approx((lo, hi))
+    within = compare_error_rates(frame, "security_level", within="region", family="within")
+    row = within.iloc[0]  # six pairs per region: the family is the region's
+    args = (row["errors_a"], row["n_a"], row["errors_b"], row["n_b"])
+    assert row["diff_lo"] == pytest.approx(newcombe_interval(*args, 1 - 0.05 / 6)[1])
+    # at another confidence, the test's alpha follows it
+    assert compare_latency(frame, confidence=0.9).attrs["alpha"] == pytest.approx(0.1)
+
+
+def _agree(result: pd.DataFrame) -> None:
+    excludes_zero = (result["diff_lo"] > 0) | (result["diff_hi"] < 0)
+    assert result["significant"].tolist() == excludes_zero.tolist(), result.attrs
+    assert (result.loc[result["significant"], "p_holm"] < result.attrs["alpha"]).all()
+
+
+def _every_comparison(data: object, confidence: float = 0.95) -> list[pd.DataFrame]:
+    out = []
+    for kw in ({"between": "region"}, {"between": "security_level"},
+               {"between": "security_level", "within": "region"}):  # fmt: skip
+        out.append(compare_latency(data, confidence=confidence, **kw))  # type: ignore[arg-type]
+        out.append(compare_error_rates(data, per="call", confidence=confidence, **kw))  # type: ignore[arg-type]
+    return out
+
+
+def test_markers_and_intervals_agree_on_the_sample() -> None:
+    from faceid_tools.report_defaults import default_data
+
+    results = _every_comparison(default_data())
+    for result in results:
+        _agree(result)
+    assert sum(int(r["significant"].sum()) for r in results) > 0  # filled markers exist too
+    assert sum(int((~r["significant"]).sum()) for r in results) > 0
+
+
+@pytest.mark.parametrize(("profile", "seed"), [("default", 1), ("default", 2), ("high-latency", 3)])
+def test_markers_and_intervals_agree_on_simulated_logs(
+    tmp_path: Path, profile: str, seed: int
+) -> None:
+    from faceid_tools.simulate import simulate
+
+    log = tmp_path / "calls.sqlite"
+    simulate(1200, log, profile=profile, seed=seed, retries=1)
+    for confidence in (0.95, 0.9):
+        for result in _every_comparison(log, confidence):
+            _agree(result)
 
 
 def test_error_rate_comparison_uses_fisher_and_newcombe() -> None:

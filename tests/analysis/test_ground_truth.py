@@ -136,13 +136,15 @@ def test_ground_truth_is_recovered_over_50_seeds() -> None:
     assert fig.power["error rate ap-bangkok vs ap-singapore"] >= 0.9
 
     # Differences between levels are found as often as their size allows at 400 calls a cell:
-    # the 35-50 ms steps nearly always, the 15-20 ms ones clearly more often than chance.
+    # the 35-50 ms steps nearly always, the 15-20 ms ones clearly more often than chance.  The
+    # intervals are simultaneous over a region's 6 level pairs (Bonferroni, matched to Holm), which
+    # costs power on the small steps (measured: 35 ms 73-77%, 15 ms 16-17% over 50 seeds).
     power = {k: v for k, v in fig.power.items() if k.startswith("latency level")}
     assert len(power) == 6
     assert power["latency level 1 vs 4 (+50 ms), per region"] >= 0.9
-    assert power["latency level 1 vs 3 (+35 ms), per region"] >= 0.75
-    assert power["latency level 2 vs 4 (+35 ms), per region"] >= 0.75
-    assert min(power.values()) > 0.2
+    assert power["latency level 1 vs 3 (+35 ms), per region"] >= 0.7
+    assert power["latency level 2 vs 4 (+35 ms), per region"] >= 0.7
+    assert min(power.values()) > 0.1
 
     # No difference is reported where the profile puts none.
     assert len(fig.false_positives) == 4

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from faceid_tools.analysis import SLO, slo_verdicts, top_findings, verdict_matrix
-from faceid_tools.analysis.decisions import cell_decisions, key_rows, probe_command, probe_plan
+from faceid_tools.analysis.decisions import cell_decisions, key_rows, probe_plan
 from faceid_tools.analysis.review import calls_needed, verdict
 from faceid_tools.emulator.profile import Profile
 
@@ -57,13 +57,16 @@ def frame() -> pd.DataFrame:
 def test_verdicts_per_cell(frame: pd.DataFrame) -> None:
     slo = SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99)
     everything = slo_verdicts(frame, slo)
-    # every region × level × objective, with or without data; then per region, then all calls
-    assert len(everything) == (3 * 4 + 3 + 1) * 3
+    # every region × level × objective, with or without data; per region, per level, all calls
+    assert len(everything) == (3 * 4 + 3 + 4 + 1) * 3
     assert list(dict.fromkeys(everything["grain"])) == [
         "region × security_level",
         "region",
+        "security_level",
         "all calls",
     ]
+    level = everything[everything["grain"] == "security_level"]
+    assert level["region"].isna().all() and level["security_level"].notna().all()
     out = everything[everything["grain"] == "region × security_level"]
     cell = out.set_index(["region", "security_level", "metric"])
     assert cell.loc[("ap-singapore", "1", "p95_latency_ms"), "verdict"] == "pass"
@@ -98,6 +101,7 @@ def test_top_findings_lead_with_the_failures(frame: pd.DataFrame) -> None:
     assert "fails its SLO" in findings[0] and "ap-bangkok level 1" in findings[0]
     assert "fails its SLO" in findings[1]
     assert "95% CI" in findings[0]
+    assert "90% CI" in top_findings(frame, limit=1, confidence=0.9)[0]
     everything = top_findings(frame, limit=20)
     assert any("Median latency" in f and "ap-bangkok" in f for f in everything)
     assert any("lack the data" in f for f in everything)
@@ -202,41 +206,76 @@ def test_calls_needed_predicts_a_decision_on_more_data() -> None:
     assert decided >= tried // 2
 
 
-def test_cell_decisions_name_the_deciding_objective_and_the_grain(frame: pd.DataFrame) -> None:
+def test_a_cell_verdict_rests_on_the_cells_own_data(frame: pd.DataFrame) -> None:
     out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
-    cells = cell_decisions(out).set_index(["region", "security_level"])
+    decisions = cell_decisions(out)
+    cells = decisions[decisions["grain"] == "region × security_level"]
+    cells = cells.set_index(["region", "security_level"])
     assert len(cells) == 12
     bangkok = cells.loc[("ap-bangkok", "1")]
-    assert bangkok["verdict"] == "fail" and not bangkok["pooled"]
-    assert "p95 latency" in bangkok["deciding"] and "error rate" in bangkok["deciding"]
-    singapore = cells.loc[("ap-singapore", "1")]
-    assert singapore["verdict"] == "pass"
-    # a pass that needed a coarser grain for any objective is a pooled pass, and names that grain
-    for _, cell in cells[cells["verdict"] == "pass"].iterrows():
-        assert bool(cell["pooled"]) == bool(cell["detail"]), cell.to_dict()
-    # a cell without calls borrows its region's verdicts, and says so
+    assert bangkok["verdict"] == "fail"
+    assert {"p95_latency_ms", "error_rate"} <= set(bangkok["fails"])
+    assert cells.loc[("ap-singapore", "1"), "verdict"] == "pass"
+    # ap-bangkok fails as a whole, but its cells without calls are open, not failing
+    region = decisions[decisions["grain"] == "region"].set_index("region")
+    assert region.loc["ap-bangkok", "verdict"] == "fail"
     empty = cells.loc[("ap-bangkok", "3")]
-    assert empty["pooled"] and "per region" in empty["detail"]
+    assert empty["verdict"] == "not enough data" and empty["calls"] == 0
+    assert set(empty["open"]) == {"p95_latency_ms", "error_rate", "integrity_rate"}
+    assert pd.isna(empty["calls_needed"])  # no calls: no estimate to extrapolate from
+    # each cell's verdict is the worst of its own three rows, never another grain's
+    own = out[out["grain"] == "region × security_level"]
+    rank = {"pass": 0, "not enough data": 1, "fail": 2}
+    for (r, lv), block in own.groupby(["region", "security_level"], observed=True):
+        worst = max(block["verdict"].astype(str), key=rank.__getitem__)
+        assert cells.loc[(r, lv), "verdict"] == worst
+    assert len(own) == 36
+    # margins: one per region, per level, and the corner, each with its own verdict
+    assert (decisions["grain"] == "security_level").sum() == 4
+    corner = decisions[decisions["grain"] == "all calls"]
+    assert len(corner) == 1 and corner[["region", "security_level"]].isna().all().all()
     rows = key_rows(out)
-    assert (rows["verdict"].astype(str) != "pass").any()
-    assert set(rows.index) <= set(out.index)
+    assert set(rows["verdict"].astype(str)) <= {"fail", "not enough data"}
+    assert len(rows) == int((out["verdict"].astype(str) != "pass").sum())
 
 
-def test_probe_command_collects_what_the_open_cells_need(frame: pd.DataFrame) -> None:
+def test_group_findings_never_say_an_open_cell_fails() -> None:
+    data = Profile.default().as_dict()
+    data["regions"]["ap-bangkok"]["faults"]["InternalError"] = 0.03
+    frame = draw_log(Profile.from_dict(data, name="flaky"), 5, 120, downloads=1.0)
+    out = slo_verdicts(frame)
+    region = out[(out["grain"] == "region") & (out["metric"] == "error_rate")]
+    assert region.set_index("region").loc["ap-bangkok", "verdict"] == "fail"
+    findings = top_findings(frame, limit=20)
+    whole = [f for f in findings if f.startswith("ap-bangkok as a whole fails the error rate")]
+    assert len(whole) == 1, findings
+    cells = out[(out["grain"] == "region × security_level") & (out["metric"] == "error_rate")]
+    bangkok = cells[cells["region"] == "ap-bangkok"].set_index("security_level")["verdict"]
+    open_ = [str(lv) for lv, v in bangkok.items() if v == "not enough data"]
+    assert open_, "the fixture needs open ap-bangkok cells"
+    listed = " and ".join([", ".join(open_[:-1]), open_[-1]]) if len(open_) > 1 else open_[0]
+    noun = "levels" if len(open_) > 1 else "level"
+    assert f"its {noun} {listed} {'are' if len(open_) > 1 else 'is'} not yet decided" in whole[0]
+
+
+def test_probe_plan_sums_what_each_open_cell_needs(frame: pd.DataFrame) -> None:
     out = slo_verdicts(frame, SLO(p95_latency_ms=800, error_rate=0.01, integrity_rate=0.99))
-    command = probe_command(out, emulator=True, retries=2)
-    assert command is not None and command.startswith("faceid-tools probe --emulator --regions ")
-    cells = out[out["grain"] == "region × security_level"]
-    open_ = cells[(cells["verdict"] == "not enough data") & cells["calls_needed"].notna()]
-    assert f"--per-cell {int(open_['calls_needed'].max())}" in command
-    assert command.endswith("--retries 2")
     plan = probe_plan(out)
     assert plan is not None
-    assert plan["calls"] == plan["per_cell"] * len(plan["regions"]) * len(plan["levels"])
-    from faceid_tools.cli import build_parser
+    decisions = cell_decisions(out)
+    cells = decisions[decisions["grain"] == "region × security_level"]
+    open_ = cells[cells["open"].map(len) > 0]
+    assert plan.cells == len(open_)
+    known = open_["calls_needed"].dropna().astype(int)
+    assert plan.calls == int(known.sum()) and plan.per_cell == int(known.max())
+    assert plan.unreachable == len(open_) - len(known)
+    assert set(plan.regions) == {str(v) for v in open_["region"]}  # cells without calls too
+    assert plan.minutes(5.0) == pytest.approx(plan.calls / 300)
+    from faceid_tools.report_defaults import default_data
 
-    parsed = build_parser().parse_args(command.split()[1:])  # the CLI accepts it as it stands
-    assert parsed.per_cell == int(open_["calls_needed"].max())
+    sample = probe_plan(slo_verdicts(default_data()))
+    assert sample is not None and sample.cells > 1
+    assert sample.calls < sample.per_cell * sample.cells  # summed, not the largest × cells
 
 
 def test_the_shipped_sample_decides_every_objective_somewhere() -> None:
