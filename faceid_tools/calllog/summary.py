@@ -50,6 +50,11 @@ class LogSummary:
 def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -> LogSummary:
     """Summarise the log at ``path`` (read only; nothing is created or migrated)."""
     file = Path(path)
+    if file.is_dir():
+        raise CallLogError(
+            f"{file}: a folder, not a SQLite call log (a Parquet dataset is summarised by the "
+            "analysis and the report pages; give the SQLite log it was exported from)"
+        )
     if not file.is_file():
         raise FileNotFoundError(f"no call log at {file}")
     try:
