@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calllog.conventions import missing_name
 from ..calllog.schema import CATEGORIES
 from ._duck import DuckSource, ParquetDataset
 from ._engine import Engine
@@ -72,11 +73,14 @@ __all__ = [
     "as_float",
     "check_keys",
     "finish_keys",
+    "is_missing",
     "merge_null_safe",
+    "missing_name",
     "resolve",
     "restrict",
     "sort_values_of",
     "source",
+    "value_name",
 ]
 
 Source = Engine
@@ -173,7 +177,11 @@ def _is_parquet_dataset(path: Path) -> bool:
 
 
 def finish_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Give key columns the same dtypes on both paths and sort the rows by them."""
+    """Give key columns the same dtypes on every path and sort the rows by them.
+
+    A missing value of a text or coded key becomes the key's :func:`missing_name` (``"no
+    campaign"``), a group like any other, sorted last; numeric keys keep NaN.
+    """
     frame = frame.copy()
     for key in keys:
         values = frame[key]
@@ -183,32 +191,65 @@ def finish_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
                 values = pd.to_datetime(seconds, unit="s", utc=True)
             frame[key] = values.astype("datetime64[ns, UTC]")
         elif key in CATEGORIES:
-            plain = values.astype(object).where(values.notna(), None)
-            seen = {v for v in plain if v is not None}
-            cats = [*CATEGORIES[key], *sorted(seen - set(CATEGORIES[key]))]
-            frame[key] = pd.Categorical(plain, categories=cats)
+            named = [value_name(key, v) for v in values.astype(object)]
+            frame[key] = pd.Categorical(named, categories=sort_values_of(key, named, missing=True))
         else:
-            frame[key] = _plain_values(values)
+            frame[key] = _plain_values(key, values)
     if keys:
-        frame = frame.sort_values(list(keys), kind="stable", na_position="last")
+        frame = frame.sort_values(list(keys), kind="stable", na_position="last", key=_named_last)
     return frame.reset_index(drop=True)
 
 
-def _plain_values(values: pd.Series) -> pd.Series:
-    """Strings as pandas' default string dtype, numbers as int64/float64 — on both paths."""
+def _named_last(values: pd.Series) -> pd.Series:
+    """Sort key of a finished key column: a named missing value after every other value."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype.kind in "iufmM":
+        return values
+    name = missing_name(str(values.name))
+    return pd.Series(
+        [(v == name, v) for v in values.astype(object)], index=values.index, dtype=object
+    )
+
+
+def _plain_values(key: str, values: pd.Series) -> pd.Series:
+    """Strings as pandas' default string dtype (missing ones named), numbers as int64/float64
+    — on every path."""
     obj = values.astype(object).where(values.notna(), None)
     non_null = [v for v in obj if v is not None]
     if non_null and all(isinstance(v, int | np.integer) for v in non_null):
         return obj.astype("float64" if len(non_null) < len(obj) else "int64")
     if non_null and all(isinstance(v, int | float | np.number) for v in non_null):
         return obj.astype("float64")
-    return pd.Series(list(obj), index=values.index, dtype="str")
+    return pd.Series([value_name(key, v) for v in obj], index=values.index, dtype="str")
 
 
-def sort_values_of(key: str, values: Iterable[Any]) -> list[Any]:
-    """Distinct non-missing values of a key in display order (schema order for coded columns)."""
-    distinct = {v for v in values if v is not None and v == v}
+def is_missing(value: Any) -> bool:
+    """Whether a key's value is missing: None, NaN, ``pd.NA``, ``NaT`` or an empty string."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value == ""
+
+
+def value_name(key: str, value: Any) -> str:
+    """``value`` as text, or :func:`missing_name` of ``key`` when it is missing."""
+    return missing_name(key) if is_missing(value) else str(value)
+
+
+def sort_values_of(key: str, values: Iterable[Any], *, missing: bool = False) -> list[Any]:
+    """Distinct non-missing values of a key in display order (schema order for coded columns);
+    with ``missing``, the key's :func:`missing_name` last when a value is missing (or already
+    bears that name, as in a result of :func:`finish_keys`)."""
+    name = missing_name(key)
+    distinct: set[Any] = set()
+    absent = False
+    for v in values:
+        if is_missing(v) or (isinstance(v, str) and v == name):
+            absent = True
+        else:
+            distinct.add(v)
+    tail = [name] if missing and absent else []
     if key in CATEGORIES:
         fixed = [c for c in CATEGORIES[key] if c in distinct]
-        return fixed + sorted(distinct - set(fixed), key=str)
-    return sorted(distinct, key=lambda v: (str(type(v)), v))
+        return fixed + sorted(distinct - set(fixed), key=str) + tail
+    return sorted(distinct, key=lambda v: (str(type(v)), v)) + tail

@@ -169,6 +169,12 @@ def merge_null_safe(
     """Merge on ``keys`` with missing matching missing (as SQL's IS NOT DISTINCT FROM)."""
     keys = list(keys)
     if not keys:
+        if how == "left" and right.empty:  # a cross join would drop every left row
+            both = set(left.columns) & set(right.columns)
+            out = left.rename(columns={c: f"{c}_x" for c in both})
+            for c in right.columns:
+                out[f"{c}_y" if c in both else c] = np.nan
+            return out
         return left.merge(right, how="cross")
     sentinel = "\x00null"
     lk, rk = left.copy(), right.copy()

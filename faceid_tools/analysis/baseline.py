@@ -22,7 +22,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom, norm
 
-from ._data import Per, Source, Window, check_keys, finish_keys, merge_null_safe, resolve, restrict
+from ._data import (
+    Per,
+    Source,
+    Window,
+    check_keys,
+    finish_keys,
+    merge_null_safe,
+    resolve,
+    restrict,
+    sort_values_of,
+)
 from .errors import error_rates
 from .intervals import holm, newcombe_interval, quantile_ci_ranks_many, z_value
 from .latency import latency_summary
@@ -235,8 +245,8 @@ def _check_sides(now: pd.DataFrame, then: pd.DataFrame, keys: list[str]) -> None
         if not (frame["metric"] == "error_rate").any():
             raise ValueError(f"{name}: no GenerateReflectSequence calls to compare")
     for key in keys:
-        a = {v for v in now[key] if v is not None and v == v}
-        b = {v for v in then[key] if v is not None and v == v}
+        a = set(sort_values_of(key, now[key], missing=True))
+        b = set(sort_values_of(key, then[key], missing=True))
         if a and b and not a & b:
             raise ValueError(
                 f"by: no {key} in common between data ({_few(a)}) and baseline ({_few(b)}); "

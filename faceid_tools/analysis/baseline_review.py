@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._data import resolve
+from ._data import missing_name, resolve, sort_values_of
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
 from .errors import error_rates
 from .review import worst_per_cell
@@ -40,15 +40,20 @@ def describe_data(data: Any) -> str:
     calls = int(by_campaign["n"].sum())
     if not calls:
         return "no GenerateReflectSequence calls"
-    names = [str(c) for c in by_campaign["campaign_id"] if isinstance(c, str) and c]
+    listed = sort_values_of("campaign_id", by_campaign.loc[by_campaign["n"] > 0, "campaign_id"])
+    names = [str(c) for c in listed]
+    outside = len(sort_values_of("campaign_id", by_campaign["campaign_id"], missing=True)) > len(
+        names
+    )
     days = by_day.loc[by_day["n"] > 0, "day"]
     first, last = days.min().date().isoformat(), days.max().date().isoformat()
     span = first if first == last else f"{first} to {last}"
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     campaigns = (
         f"{len(names)} campaign{'s' if len(names) != 1 else ''} ({shown})"
+        + (f" and calls with {missing_name('campaign_id')}" if outside else "")
         if names
-        else ("no campaign id")
+        else missing_name("campaign_id")
     )
     return f"{calls:,} calls, {campaigns}, {span} (UTC)"
 

@@ -201,6 +201,9 @@ def compare_latency(
 
     ranks = _MedianRanks()
     med = src.order_statistics(sel, keys, column, ranks)
+    for rank in ("median", "bp_lo", "bp_hi"):  # absent when no group has a value (no success)
+        if rank not in med.columns:
+            med[rank] = np.nan
     med["z"] = bonett_price_ranks_many(med["n"].to_numpy(dtype="int64"))[2]
     pairs = _pairs(med, within_keys, between_key)
     cols = ["n", "median", "bp_lo", "bp_hi", "z"]

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..packaged import sample_version
-from ._data import GRS, Selection, resolve, sort_values_of
+from ._data import GRS, Selection, is_missing, resolve, sort_values_of
 from .timeseries import summary_table
 
 __all__ = ["Provenance", "provenance"]
@@ -54,7 +54,7 @@ class Provenance:
             span = f"{self.first:%Y-%m-%d %H:%M} – {self.last:%H:%M} UTC"
         else:
             span = f"{self.first:%Y-%m-%d %H:%M} – {self.last:%Y-%m-%d %H:%M} UTC"
-        campaigns = ", ".join(self.campaigns[:4]) or "none (calls outside campaigns)"
+        campaigns = ", ".join(self.campaigns[:4]) or "none (no calls)"
         if len(self.campaigns) > 4:
             campaigns += f" and {len(self.campaigns) - 4} more"
         written = ", ".join(self.log_versions) or "unknown"
@@ -124,6 +124,12 @@ def _campaign_retries(path: Path) -> int | None:
         con.close()
 
 
+def _listed(key: str, groups: pd.DataFrame) -> list[str]:
+    """The values of ``key`` among the attempts, in display order, a missing one named last."""
+    values = groups.loc[groups["count"] > 0, key].astype(object)
+    return [str(v) for v in sort_values_of(key, values, missing=True)]
+
+
 def provenance(data: Any, source: Any = None) -> Provenance:
     """The facts about ``data`` (a log path, dataset folder or DataFrame) a page opens with.
 
@@ -144,9 +150,7 @@ def provenance(data: Any, source: Any = None) -> Provenance:
     downloads = src.counts(Selection(action="DownloadSequence"), [])
     sim = groups.groupby("simulated", dropna=False)["count"].sum()
     sim_rows = int(
-        sum(
-            c for v, c in sim.items() if v is not None and v == v and str(v) in ("1", "1.0", "True")
-        )
+        sum(c for v, c in sim.items() if not is_missing(v) and str(v) in ("1", "1.0", "True"))
     )
     total = int(groups["count"].sum())
     if sim_rows == 0:
@@ -155,7 +159,7 @@ def provenance(data: Any, source: Any = None) -> Provenance:
         simulated = "yes: drawn by faceid-tools simulate (no HTTP)"
     else:
         simulated = f"partly: {sim_rows:,} of {total:,} attempts simulated"
-    endpoints = {str(v) for v in groups["endpoint"].astype(object) if v is not None and v == v}
+    endpoints = {str(v) for v in groups["endpoint"].astype(object) if not is_missing(v)}
     local = {e for e in endpoints if _is_loopback(e)}
     if sim_rows == total and total:
         service = "emulator behaviour profile, simulated: no request reached any service"
@@ -170,20 +174,17 @@ def provenance(data: Any, source: Any = None) -> Provenance:
     path = Path(data) if isinstance(data, str | os.PathLike) else None
     return Provenance(
         data_name=_data_name(data if data is not None else src),
-        campaigns=[str(v) for v in sort_values_of("campaign_id", groups["campaign_id"])],
+        campaigns=_listed("campaign_id", groups),
         first=first,
         last=last,
         calls=int(calls["n"].iloc[0]) if len(calls) else 0,
         attempts=int(attempts["n"].iloc[0]) if len(attempts) else 0,
         downloads=int(downloads["count"].iloc[0]) if len(downloads) else 0,
-        regions=[str(v) for v in sort_values_of("region", groups["region"].astype(object))],
-        levels=[
-            str(v)
-            for v in sort_values_of("security_level", groups["security_level"].astype(object))
-        ],
+        regions=_listed("region", groups),
+        levels=_listed("security_level", groups),
         service=service,
         simulated=simulated,
         toolkit=__version__,
-        log_versions=[str(v) for v in sort_values_of("client_version", groups["client_version"])],
+        log_versions=_listed("client_version", groups),
         retries=_campaign_retries(path) if path is not None and path.is_file() else None,
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
-from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve
+from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve, sort_values_of
 from .intervals import wilson_interval
 from .sequences import integrity_rate
 from .timeseries import summary_table
@@ -74,16 +74,12 @@ def verdict(lo: float, hi: float, threshold: float, higher_is_better: bool = Fal
 
 
 def _grid(keys: Sequence[str], seen: list[pd.DataFrame]) -> pd.DataFrame:
-    """Every combination of key values: schema categories for coded keys, else values seen."""
+    """Every combination of key values: schema categories for coded keys and the values seen
+    (a missing one by its name, last)."""
     values = []
     for k in keys:
-        if k in CATEGORIES:
-            values.append(list(CATEGORIES[k]))
-        else:
-            vals: set[Any] = set()
-            for frame in seen:
-                vals |= {v for v in frame[k].astype(object) if v is not None and v == v}
-            values.append(sorted(vals, key=str))
+        found = [v for frame in seen for v in frame[k].astype(object)]
+        values.append(sort_values_of(k, [*CATEGORIES.get(k, ()), *found], missing=True))
     return pd.DataFrame(list(itertools.product(*values)), columns=list(keys))
 
 

@@ -7,7 +7,9 @@
 * the call-id formats: a fresh UUID4 for a lone call, ``<campaign_id>-<index>`` (zero-padded to
   at least :data:`CALL_INDEX_DIGITS` digits) for the calls of a plan;
 * the retry back-off defaults (full jitter: retry ``n`` waits ``U(0, min(cap, base * 2**(n-1)))``);
-* the ``started_at`` text format (UTC ISO-8601 with microseconds and ``+00:00``).
+* the ``started_at`` text format (UTC ISO-8601 with microseconds and ``+00:00``);
+* what a missing value of a column is called wherever it is grouped or listed
+  (:func:`missing_name`: a call made outside any campaign is under ``"no campaign"``).
 
 It imports nothing heavier than :mod:`faceid_tools.errors`, so any module may use it.
 """
@@ -39,11 +41,13 @@ __all__ = [
     "DOWNLOAD",
     "GENERATE",
     "LEVELS",
+    "MISSING_NAMES",
     "OUTCOMES",
     "UPLOAD",
     "backoff_ceiling",
     "integrity_message",
     "iso_utc",
+    "missing_name",
     "new_call_id",
     "outcome_of",
     "plan_call_id",
@@ -175,3 +179,26 @@ def iso_utc(ts: float) -> str:
     if cached[0] != whole:
         cached = _second = (whole, datetime.fromtimestamp(whole, UTC).isoformat()[:19] + ".")
     return "%s%06d+00:00" % (cached[1], micros)  # noqa: UP031 - a third faster than an f-string
+
+
+#: What a missing value of a column is called where it is grouped, sorted or listed (pages,
+#: ``faceid-tools calls``): a call made with ``FaceIDClient`` outside any campaign has no
+#: ``campaign_id``, a sequence download no level of its own, an old log's rows no endpoint...
+MISSING_NAMES: dict[str, str] = {
+    "campaign_id": "no campaign",
+    "region": "no region",
+    "security_level": "no level",
+    "endpoint": "no endpoint",
+    "profile": "no profile",
+    "action": "no action",
+    "outcome": "no outcome",
+    "error_code": "no error code",
+    "client_version": "unknown version",
+    "call_id": "no call id",
+}
+
+
+def missing_name(key: str) -> str:
+    """The name of a missing value of column ``key`` (``"no campaign"`` for ``campaign_id``;
+    ``"no <key>"`` for a column without a name of its own)."""
+    return MISSING_NAMES.get(key, "no " + key.replace("_", " "))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CallLogError
-from .conventions import GENERATE
+from .conventions import GENERATE, missing_name
 from .migrations import user_version
 
 __all__ = ["LogSummary", "format_summary", "summarize"]
@@ -50,6 +50,11 @@ class LogSummary:
 def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -> LogSummary:
     """Summarise the log at ``path`` (read only; nothing is created or migrated)."""
     file = Path(path)
+    if file.is_dir():
+        raise CallLogError(
+            f"{file}: a folder, not a SQLite call log (a Parquet dataset is summarised by the "
+            "analysis and the report pages; give the SQLite log it was exported from)"
+        )
     if not file.is_file():
         raise FileNotFoundError(f"no call log at {file}")
     try:
@@ -83,13 +88,17 @@ def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> 
         cond = f"{where} {'AND' if where else 'WHERE'} {extra}" if extra else where
         cursor = conn.execute(
             f"SELECT coalesce({column}, ''), count(*) FROM calls {cond} "
-            f"GROUP BY 1 ORDER BY 2 DESC, 1",
+            f"GROUP BY 1 ORDER BY 1 = '', 2 DESC, 1",
             params,
         )
-        return {str(k): int(n) for k, n in cursor}
+        named: dict[str, int] = {}
+        for k, n in cursor:  # NULL and '' are one group, by the column's missing name
+            name = str(k) if k != "" else missing_name(column)
+            named[name] = named.get(name, 0) + int(n)
+        return named
 
     latency = {
-        str(action): float(mean)
+        str(action or missing_name("action")): float(mean)
         for action, mean in conn.execute(
             f"SELECT action, avg(latency_ms) FROM calls "
             f"{where} {'AND' if where else 'WHERE'} outcome = 'ok' GROUP BY action ORDER BY action",
@@ -135,7 +144,9 @@ def _quantiles(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) ->
     cond = f"{where} {'AND' if where else 'WHERE'} outcome = 'ok' AND latency_ms IS NOT NULL"
     out: dict[str, dict[str, float]] = {}
     counts = conn.execute(
-        f"SELECT action, count(*) FROM calls {cond} GROUP BY action ORDER BY action", params
+        f"SELECT action, count(*) FROM calls {cond} AND action IS NOT NULL "
+        "GROUP BY action ORDER BY action",
+        params,
     ).fetchall()
     for action, n in counts:
         out[str(action)] = {
@@ -167,11 +178,11 @@ def _span(first: str | None, last: str | None) -> str:
 def _table(title: str, counts: dict[str, int], total: int) -> list[str]:
     if not counts:
         return [f"{title}: none"]
-    width = max(len(k or "(empty)") for k in counts)
+    width = max(len(k) for k in counts)
     lines = [f"{title}:"]
     for key, n in counts.items():
         share = 100.0 * n / total if total else 0.0
-        lines.append(f"  {key or '(empty)':<{width}}  {n:>10,}  {share:5.1f}%")
+        lines.append(f"  {key:<{width}}  {n:>10,}  {share:5.1f}%")
     return lines
 
 
@@ -200,8 +211,6 @@ def format_summary(s: LogSummary) -> str:
         width = max(map(len, s.mean_latency_ms_ok))
         for a, ms in s.mean_latency_ms_ok.items():
             q = s.latency_quantiles_ms_ok.get(a, {})
-            lines.append(
-                f"  {a:<{width}}  mean {ms:,.1f} ms  p50 {q.get('p50', float('nan')):,.1f} ms  "
-                f"p99 {q.get('p99', float('nan')):,.1f} ms"
-            )
+            quantiles = "".join(f"  {k} {q[k]:,.1f} ms" for k in QUANTILES if k in q)
+            lines.append(f"  {a:<{width}}  mean {ms:,.1f} ms{quantiles}")
     return "\n".join(lines)

@@ -19,6 +19,16 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
+def _time_or_none(text: str | None) -> float | None:
+    """:func:`parse_time`, or None for a row without a readable ``started_at``."""
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def max_starts_in_window(times: Sequence[float], window: float = 1.0) -> int:
     """Most starts in any closed window ``[t, t + window]``, over every start time ``t``."""
     ts = sorted(times)
@@ -164,8 +174,8 @@ def summarize(
     last_outcome: dict[str, str] = {}
     seen: set[str] = set()
     for call_id, action, started_at, latency_ms, outcome, code, sha in rows:
-        t = parse_time(started_at)
-        in_run = t_since is None or t >= t_since
+        t = _time_or_none(started_at)
+        in_run = t_since is None or (t is not None and t >= t_since)
         if action == DOWNLOAD:
             if in_run:
                 s.downloads += 1
@@ -180,15 +190,17 @@ def summarize(
             continue
         if not in_run:
             continue
-        starts.append(t)
+        if t is not None:
+            starts.append(t)
         s.attempts += 1
         if outcome == "ok":
             if latency_ms is not None:
                 latencies.append(float(latency_ms))
         else:
             codes[code or outcome or "unknown"] += 1
-        if outcome == "ok" or last_outcome.get(call_id) != "ok":
-            last_outcome[call_id] = outcome
+        key = call_id if call_id is not None else f"\x00row{s.attempts}"  # no id: a call alone
+        if outcome == "ok" or last_outcome.get(key) != "ok":
+            last_outcome[key] = outcome or "unknown"
     s.calls = len(last_outcome)
     s.ok = sum(1 for o in last_outcome.values() if o == "ok")
     s.failed = s.calls - s.ok

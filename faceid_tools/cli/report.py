@@ -148,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"call log not found: {data.path}")
     if args.baseline is not None and not Path(args.baseline).exists():
         raise BadInput("--baseline", f"no call log or dataset at {args.baseline}")
+    compare = args.baseline is not None
+    _check_data("--data", data.path, compare=compare)
+    if compare:
+        _check_data("--baseline", Path(args.baseline), compare=compare)
     print(f"notebooks: {notebooks.origin}", file=sys.stderr)
     print(f"data: {data.origin}", file=sys.stderr)
     paths = render_reports(
@@ -165,3 +169,40 @@ def run(args: argparse.Namespace) -> int:
         print(path)
     print(f"{len(paths)} report(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _check_data(flag: str, path: Path, *, compare: bool) -> None:
+    """What no page can be made from, said in one line before any kernel starts: a Parquet
+    folder without data files; with a baseline, a side without a GenerateReflectSequence call."""
+    if path.is_dir():
+        from ..analysis import source, summary_table
+
+        try:
+            src = source(path)
+        except FileNotFoundError as exc:
+            raise BadInput(flag, str(exc)) from exc
+        calls = int(summary_table(src, by=(), per="call")["n"].sum()) if compare else 1
+    elif compare:
+        calls = _sqlite_calls(path)
+    else:
+        return
+    if not calls:
+        raise BadInput(flag, f"{path.name} holds no GenerateReflectSequence call to compare")
+
+
+def _sqlite_calls(path: Path) -> int:
+    """1 if the SQLite log holds a GenerateReflectSequence row, else 0 (unreadable: 1, and the
+    report's own reading says what is wrong)."""
+    import sqlite3
+
+    from ..calllog.conventions import GENERATE
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT 1 FROM calls WHERE action = ? LIMIT 1", (GENERATE,))
+            return 1 if row.fetchone() else 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 1
