@@ -192,7 +192,8 @@ def finish_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
             frame[key] = values.astype("datetime64[ns, UTC]")
         elif key in CATEGORIES:
             named = [value_name(key, v) for v in values.astype(object)]
-            frame[key] = pd.Categorical(named, categories=sort_values_of(key, named, missing=True))
+            cats = sort_values_of(key, [*CATEGORIES[key], *named], missing=True)
+            frame[key] = pd.Categorical(named, categories=cats)
         else:
             frame[key] = _plain_values(key, values)
     if keys:

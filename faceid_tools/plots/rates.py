@@ -50,10 +50,11 @@ def error_rate_bars(
         cats = ["all"]
         inner: list[tuple[str, pd.DataFrame]] = [("", res)]
     else:
-        cats = [str(v) for v in sort_values_of(axis_key, res[axis_key].astype(object))]
+        values = sort_values_of(axis_key, res[axis_key].astype(object), missing=True)
+        cats = [str(v) for v in values]
         inner = _groups(res, [colour_key]) if colour_key else [("", res)]
     x = np.arange(len(cats))
-    width = 0.8 / len(inner)
+    width = 0.8 / max(len(inner), 1)  # no group at all (a log without calls): an empty axes
     top = 0.0
     for i, (name, block) in enumerate(inner):
         if axis_key is not None:
