@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from . import anytime
 from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve
 from .intervals import wilson_interval
 from .sequences import integrity_rate
@@ -106,6 +107,7 @@ def slo_verdicts(
     per: Per = "call",
     confidence: float = 0.95,
     pooled: bool = True,
+    intervals: str = "auto",
 ) -> pd.DataFrame:
     """Each objective judged per group, and at every coarser grain: one row per group × objective.
 
@@ -130,14 +132,22 @@ def slo_verdicts(
     sequence).  It is missing when no number of calls would do (the estimate sits on the
     threshold), when the group has no data, or when a bound does not exist yet (p95 from fewer
     than ~60 calls).
+
+    **intervals**: ``"fixed"`` judges as above (intervals valid at a sample size fixed in advance);
+    ``"anytime"`` judges every objective with anytime-valid tests and shows confidence sequences
+    (valid however often the data was looked at and whenever collection stopped; see
+    :mod:`faceid_tools.analysis.anytime`), with ``calls_needed`` from the same tests;
+    ``"auto"`` (default) picks ``"anytime"`` when the data holds a campaign run until decided.
+    ``out.attrs["intervals"]`` says which was used.
     """
     slo = slo or SLO()
     keys = list(check_keys(by))
     src = resolve(data)
+    mode = anytime.intervals_for(data, src, intervals)
     grains = [keys[:i] for i in range(len(keys), -1, -1)] if pooled else [keys]
     parts = []
     for grain_keys in grains:
-        part = _verdicts_at(src, slo, grain_keys, keys, per, confidence)
+        part = _verdicts_at(src, slo, grain_keys, keys, per, confidence, mode)
         part.insert(0, "grain", grain_name(grain_keys))
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
@@ -156,12 +166,19 @@ def slo_verdicts(
         per=per,
         confidence=confidence,
         slo=slo.__dict__.copy(),
+        intervals=mode,
     )
     return out
 
 
 def _verdicts_at(
-    src: Any, slo: SLO, keys: list[str], all_keys: list[str], per: Per, confidence: float
+    src: Any,
+    slo: SLO,
+    keys: list[str],
+    all_keys: list[str],
+    per: Per,
+    confidence: float,
+    mode: str = "fixed",
 ) -> pd.DataFrame:
     """The verdict rows of one grain (``keys``), with every key of ``all_keys`` as a column."""
     table = summary_table(src, keys, quantiles=(0.95,), per=per, confidence=confidence)
@@ -190,9 +207,13 @@ def _verdicts_at(
             columns={"rate": "estimate", "rate_lo": "lo", "rate_hi": "hi", "n": "count"}
         ),
     }
+    wanted = [*keys, "estimate", "lo", "hi", "count"]
+    if mode == "anytime":
+        sources = anytime.sources(src, keys, slo.p95_latency_ms, confidence, table, integrity)
+        wanted.append("events")
     parts = []
     for metric, threshold, higher in slo.metrics():
-        frame = sources[metric][[*keys, "estimate", "lo", "hi", "count"]]
+        frame = sources[metric][wanted]
         if keys:
             part = merge_null_safe(plain_grid, frame, keys)
             part = merge_null_safe(part, calls, keys)
@@ -204,6 +225,13 @@ def _verdicts_at(
         part["count"] = part["count"].fillna(0).astype("int64")
         part["calls"] = part["calls"].fillna(0).astype("int64")
         est, lo, hi = (part[c].astype(float).to_numpy() for c in ("estimate", "lo", "hi"))
+        if mode == "anytime":
+            part = part.rename(columns={"count": "n"})
+            part["verdict"], part["calls_needed"] = anytime.judge(
+                part, metric, threshold, confidence
+            )
+            parts.append(part.drop(columns="events").rename(columns={"n": "count"}))
+            continue
         part["verdict"] = [
             verdict(float(a), float(b), threshold, higher) for a, b in zip(lo, hi, strict=True)
         ]

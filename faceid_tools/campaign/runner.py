@@ -27,11 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..calllog.conventions import plan_call_id
+from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODE_UNTIL_DECIDED, plan_call_id
 from ..errors import APIError, FaceIDError, IntegrityError
 from ..regions import REGIONS
 from . import device as device_mod
+from .adaptive import CellCounts, Judge
 from .clients import Clients, resolve_target
+from .decided import cell_counts, feed, verdict_table
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
@@ -203,6 +205,10 @@ def run_campaign(
     max_in_flight: int | None = None,
     quota: float = QUOTA,
     margin: float | None = None,
+    until_decided: bool = False,
+    budget_calls: int | None = None,
+    budget_s: float | None = None,
+    objectives: Judge | None = None,
 ) -> CampaignResult:
     """Run (or resume) a probe campaign and return its id and summary.
 
@@ -222,6 +228,12 @@ def run_campaign(
     one second (default 0.017, sized for loopback; raise it for a distant service, whose network
     jitter is larger, at the cost of throughput).  ``max_in_flight``: worker bound (default:
     enough for ``timeout``).
+
+    ``until_decided=True``: an adaptive campaign (stored as such, so the review shows anytime-valid
+    intervals): ``per_cell`` is the most calls a cell may get; rounds of calls go only to cells
+    with an objective still open (``objectives``: thresholds and confidence, default those of
+    ``faceid-tools report``), cheapest-to-decide first, until every cell is decided, or
+    ``budget_calls`` calls / ``budget_s`` seconds are spent (this run), or Ctrl-C.
     """
     if resume and not campaign_id:
         raise ValueError("resume needs the campaign_id to resume")
@@ -255,6 +267,7 @@ def run_campaign(
                 retries=retries,
                 device_data="given" if device_data is not None else "upload",
                 endpoint=target.endpoint_host,
+                run_mode=RUN_MODE_UNTIL_DECIDED if until_decided else RUN_MODE_FIXED,
             )
         gate = pacing.gate()
         clients = target.clients(
@@ -272,6 +285,9 @@ def run_campaign(
                 stop=stop,
                 max_in_flight=max_in_flight,
                 horizon=timeout * (record.retries + 2) + 2.0,
+                adaptive=_Adaptive(objectives or Judge(), budget_calls, budget_s)
+                if record.run_mode == RUN_MODE_UNTIL_DECIDED
+                else None,
             )
             return result
         finally:
@@ -291,6 +307,7 @@ def _run(
     stop: threading.Event | None,
     max_in_flight: int | None,
     horizon: float,
+    adaptive: _Adaptive | None = None,
 ) -> CampaignResult:
     cid, plan = record.campaign_id, record.plan
     marked = set(store.finished_calls(cid))
@@ -300,7 +317,8 @@ def _run(
     since = utc_now()
     t0 = time.monotonic()
     control = StopControl(stop)
-    bar = Progress(len(todo), enabled=progress is not False, desc=cid, initial=len(done))
+    total = len(todo) if adaptive is None else adaptive.expected_total(pacing.rate, len(todo))
+    bar = Progress(total, enabled=progress is not False, desc=cid, initial=len(done))
     runner: _Run | None = None
     skipped: dict[str, str] = {}
     abandoned = 0
@@ -320,8 +338,11 @@ def _run(
                     control,
                     max_in_flight or pool_size(1.0 / pacing.interval, horizon),
                 )
+                items: Any = todo
+                if adaptive is not None:
+                    items = adaptive.feed(record, store, todo, bar)
                 run_schedule(
-                    todo,
+                    items,
                     pacing.interval,
                     runner.dispatch,
                     wait=control.stop.wait,
@@ -358,7 +379,46 @@ def _run(
         run=run,
     )
     summary.skipped_regions = skipped
+    if adaptive is not None:
+        counts = cell_counts(store.connection, cid, plan, adaptive.judge.p95_ms)
+        summary.verdicts = verdict_table(counts, adaptive.judge)
     return CampaignResult(cid, summary, clients.log_path)
+
+
+@dataclass(frozen=True)
+class _Adaptive:
+    """How an until-decided run judges and when it stops."""
+
+    judge: Judge
+    budget_calls: int | None
+    budget_s: float | None
+
+    def expected_total(self, rate: float, cap: int) -> int:
+        limits = [cap]
+        if self.budget_calls is not None:
+            limits.append(self.budget_calls)
+        if self.budget_s is not None:
+            limits.append(int(self.budget_s * rate))
+        return min(limits)
+
+    def feed(
+        self, record: CampaignRecord, store: CampaignStore, todo: list[PlanEntry], bar: Progress
+    ) -> Any:
+        judge = self.judge
+
+        def show(counts: Mapping[tuple[str, str], CellCounts]) -> None:
+            decided = sum(judge.decided(n) for n in counts.values())
+            bar.cells(decided, len(counts))
+
+        return feed(
+            record.plan,
+            todo,
+            lambda: cell_counts(store.connection, record.campaign_id, record.plan, judge.p95_ms),
+            judge,
+            budget_calls=self.budget_calls,
+            budget_s=self.budget_s,
+            on_round=show,
+        )
 
 
 def _devices(
