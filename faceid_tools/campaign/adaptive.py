@@ -117,7 +117,7 @@ class Judge:
         """Further units expected to decide one objective if ``k/n`` holds (inf: out of reach)."""
         if self._decide(metric, k, n) != 0:
             return 0.0
-        if n <= 0:
+        if n <= 0 or n >= self.horizon:
             return math.inf
         table = self.table(metric)
         rate = k / n
@@ -133,15 +133,29 @@ class Judge:
 
     def expected_calls(self, counts: CellCounts) -> float:
         """Further calls to decide every open objective of a cell (0: decided; inf: out of reach)."""
-        worst = 0.0
+        return max(self._open_costs(counts), default=0.0)
+
+    def _open_costs(self, counts: CellCounts) -> list[float]:
+        costs = []
         for metric in METRICS:
             k, n = counts.units(metric)
             more = self.expected_units(metric, k, n)
-            if more and counts.calls:
-                per_call = n / counts.calls if n else 0.0
-                more = more / per_call if per_call > 0 else math.inf
-            worst = max(worst, more)
-        return worst
+            if more == 0:
+                continue
+            if counts.calls and n:
+                more = more / (n / counts.calls)
+            costs.append(more)
+        return costs
+
+    def priority(self, counts: CellCounts) -> tuple[int, float]:
+        """Sort key of an open cell: ``(0, cost)`` when every open objective is within reach
+        (cost: calls to full decision), ``(1, cost)`` when only some are (cost: calls to decide
+        those), ``(2, 0)`` when none is — so calls go where they can decide something."""
+        costs = self._open_costs(counts)
+        reachable = [c for c in costs if math.isfinite(c)]
+        if not reachable:
+            return (2, 0.0)
+        return (0 if len(reachable) == len(costs) else 1, max(reachable))
 
     def decided(self, counts: CellCounts) -> bool:
         return all(s != 0 for s in self.states(counts).values())
@@ -154,13 +168,13 @@ def allocate(
     *,
     warmup: int = WARMUP,
     cap: int | None = None,
-    expected: dict[Cell, float] | None = None,
+    expected: dict[Cell, tuple[int, float]] | None = None,
 ) -> list[Cell]:
     """The cells of the next ``size`` calls (a cell may repeat), open cells only.
 
     Cells below ``warmup`` calls are served first, round-robin; then open cells by fewest expected
     calls to full decision, each taking up to its expected need.  ``cap``: calls a cell may have
-    at most.  ``expected``: a cache of :meth:`Judge.expected_calls` per cell (filled here;
+    at most.  ``expected``: a cache of :meth:`Judge.priority` per cell (filled here;
     drop a cell's entry when its counts change).
     """
     open_cells = [
@@ -182,18 +196,18 @@ def allocate(
     if len(out) >= size:
         return out
     known = expected if expected is not None else {}
-    need: dict[Cell, float] = {}
+    need: dict[Cell, tuple[int, float]] = {}
     for c in open_cells:
         if c not in known:
-            known[c] = judge.expected_calls(cells[c])
+            known[c] = judge.priority(cells[c])
         need[c] = known[c]
     ranked = sorted(open_cells, key=lambda c: (need[c], calls[c], c))
     for c in ranked:
         room = size - len(out)
         if room <= 0:
             break
-        want = need[c] or 1.0
-        take = room if math.isinf(want) else min(room, max(1, math.ceil(want)))
+        tier, want = need[c]
+        take = room if tier == 2 else min(room, max(1, math.ceil(want)))
         if cap is not None:
             take = min(take, cap - calls[c])
         out += [c] * max(take, 0)

@@ -156,7 +156,7 @@ def adaptive(
     first = first_decisions(streams, judge)
     j = dict.fromkeys(CELLS, 0)
     run = Run()
-    expected: dict[Cell, float] = {}
+    expected: dict[Cell, tuple[int, float]] = {}
     while True:
         counts = {c: streams.at(c, j[c]) for c in CELLS}
         for key, (side, at) in first.items():
