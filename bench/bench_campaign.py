@@ -63,6 +63,7 @@ def throughput_once(profile: str, per_cell: int, workdir: Path) -> dict[str, flo
 
 
 def run(quick: bool) -> list[Row]:
+    decide_figures(3 if quick else 8)  # until-decided figures (no HTTP), printed first
     per_cell = 6 if quick else 25  # 72 calls ≈ 15 s, or 300 calls ≈ 61 s
     reps = 1 if quick else 3
     rows: list[Row] = []
