@@ -121,17 +121,15 @@ def _rate_bounds(events: pd.Series, count: pd.Series, confidence: float) -> dict
 
 def judge(
     part: pd.DataFrame, metric: str, threshold: float, confidence: float, n_opt: float = N_OPT
-) -> tuple[list[str], list[int | None]]:
-    """Verdict and calls_needed per row of ``part`` (``events``, ``n`` units, ``calls``)."""
-    from .review import FAIL, PASS, UNDECIDED  # the verdict words live with slo_verdicts
-
+) -> tuple[list[int], list[int | None]]:
+    """Per row of ``part`` (``events``, ``n`` units, ``calls``): the side decided (−1: the share
+    of bad units is below its threshold, +1: above, 0: open) and calls_needed."""
     p0 = bad_share_threshold(metric, threshold)
     alpha = (1 - confidence) / 2
     events = part["events"].fillna(0).to_numpy(float)
     count = part["n"].to_numpy("int64")
     calls = part["calls"].to_numpy("int64")
     side = decide(events, count, p0, alpha, n_opt)
-    verdicts = [FAIL if s > 0 else PASS if s < 0 else UNDECIDED for s in side]
     needed: list[int | None] = []
     for s, k, n, c in zip(side, events, count, calls, strict=True):
         if s != 0:
@@ -139,7 +137,7 @@ def judge(
             continue
         more = calls_to_decide(float(k), int(n), p0, alpha, n_opt) if n > 0 and c > 0 else None
         needed.append(None if more is None else math.ceil(more * c / n))
-    return verdicts, needed
+    return [int(s) for s in side], needed
 
 
 def intervals_for(data: Any, src: Any, intervals: str) -> str:

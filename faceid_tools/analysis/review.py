@@ -227,9 +227,8 @@ def _verdicts_at(
         est, lo, hi = (part[c].astype(float).to_numpy() for c in ("estimate", "lo", "hi"))
         if mode == "anytime":
             part = part.rename(columns={"count": "n"})
-            part["verdict"], part["calls_needed"] = anytime.judge(
-                part, metric, threshold, confidence
-            )
+            sides, part["calls_needed"] = anytime.judge(part, metric, threshold, confidence)
+            part["verdict"] = [FAIL if x > 0 else PASS if x < 0 else UNDECIDED for x in sides]
             parts.append(part.drop(columns="events").rename(columns={"n": "count"}))
             continue
         part["verdict"] = [
