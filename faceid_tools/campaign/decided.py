@@ -113,10 +113,15 @@ def verdict_table(counts: Mapping[Cell, CellCounts], judge: Judge) -> str:
 
 def until_decided_plan(
     verdicts: Any, *, rate: float = 5.0, flags: str = ""
-) -> tuple[str, int | None, float | None]:
-    """For a review's verdicts (a ``slo_verdicts`` result): the command that decides the open
-    cells, the calls it is expected to spend (sum over open cells of their largest
-    ``calls_needed``; None if some cell is out of reach) and the seconds at ``rate`` calls/s."""
+) -> tuple[str, int, float]:
+    """For a review's verdicts (a ``slo_verdicts`` result, best with ``intervals="anytime"``, whose
+    ``calls_needed`` come from the tests the campaign stops on): the command that decides the open
+    cells, the calls it is expected to spend and the seconds that takes at ``rate`` calls/s.
+
+    Expected calls: per open cell, its largest ``calls_needed``, summed over the open cells within
+    reach; a cell with an objective out of reach (``calls_needed`` missing: its estimate sits on
+    the threshold) is left out of the sum — the command keeps probing it until ``--budget``.
+    """
     grains = verdicts.attrs.get("grains") or list(dict.fromkeys(verdicts["grain"]))
     cells = verdicts[verdicts["grain"] == grains[0]]
     open_rows = cells[cells["verdict"].astype(object) == "not enough data"]
@@ -134,9 +139,10 @@ def until_decided_plan(
     command = " ".join(parts)
     if open_rows.empty:
         return command, 0, 0.0
-    if open_rows["calls_needed"].isna().any():
-        return command, None, None
     keys = [k for k in ("region", "security_level") if k in open_rows.columns]
-    needed = open_rows.groupby(keys, observed=True)["calls_needed"].max()
-    total = int(needed.sum())
-    return command, total, math.ceil(total / rate)
+    frame = open_rows.assign(_na=open_rows["calls_needed"].isna())
+    per_cell = frame.groupby(keys, observed=True).agg(
+        need=("calls_needed", "max"), unreachable=("_na", "any")
+    )
+    total = int(per_cell.loc[~per_cell["unreachable"], "need"].fillna(0).sum())
+    return command, total, float(math.ceil(total / rate))
