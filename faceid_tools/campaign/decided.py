@@ -11,17 +11,20 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..calllog.conventions import GENERATE
 from .adaptive import METRICS, CellCounts, Judge, allocate
 from .plan import Plan, PlanEntry
 
-__all__ = ["cell_counts", "feed", "until_decided_plan", "verdict_table"]
+__all__ = ["UNTIL_DECIDED_CAP", "cell_counts", "feed", "until_decided_plan", "verdict_table"]
 
 Cell = tuple[str, str]
 #: Calls per round (12 s at the quota): counts are re-read and the allocation redone this often.
 ROUND = 60
+#: Most calls a cell may get in an until-decided campaign unless ``per_cell`` says otherwise.
+UNTIL_DECIDED_CAP = 20_000
 _ERRORS = ("api_error", "failed")
 
 
@@ -65,8 +68,13 @@ def feed(
     for q in queues.values():
         q.reverse()  # pop() takes the earliest
     t0, sent = clock(), 0
+    start = counts()
+    sent_to = dict.fromkeys(queues, 0)
     while True:
-        now = counts()
+        now = {  # calls still in flight count towards a cell's calls (not yet its outcomes)
+            c: replace(n, calls=max(n.calls, start[c].calls + sent_to[c])) if c in start else n
+            for c, n in counts().items()
+        }
         if on_round is not None:
             on_round(now)
         size = ROUND if budget_calls is None else min(ROUND, budget_calls - sent)
@@ -83,6 +91,7 @@ def feed(
                 continue
             yield queues[cell].pop()
             sent += 1
+            sent_to[cell] += 1
             if budget_s is not None and clock() - t0 >= budget_s:
                 return
 

@@ -33,7 +33,7 @@ from ..regions import REGIONS
 from . import device as device_mod
 from .adaptive import CellCounts, Judge
 from .clients import Clients, resolve_target
-from .decided import cell_counts, feed, verdict_table
+from .decided import UNTIL_DECIDED_CAP, cell_counts, feed, verdict_table
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
@@ -189,7 +189,7 @@ def run_campaign(
     client_or_endpoint: Any = None,
     regions: tuple[str, ...] | list[str] = REGIONS,
     levels: tuple[str, ...] | list[str] = ("1", "2", "3", "4"),
-    per_cell: int = 10,
+    per_cell: int | None = None,
     rate: float = 5.0,
     *,
     credential: Any = None,
@@ -229,6 +229,7 @@ def run_campaign(
     jitter is larger, at the cost of throughput).  ``max_in_flight``: worker bound (default:
     enough for ``timeout``).
 
+    ``per_cell`` defaults to 10 (20,000, the cap, with ``until_decided``).
     ``until_decided=True``: an adaptive campaign (stored as such, so the review shows anytime-valid
     intervals): ``per_cell`` is the most calls a cell may get; rounds of calls go only to cells
     with an objective still open (``objectives``: thresholds and confidence, default those of
@@ -239,6 +240,8 @@ def run_campaign(
         raise ValueError("resume needs the campaign_id to resume")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+    if per_cell is None:
+        per_cell = UNTIL_DECIDED_CAP if until_decided else 10
     pacing = Pacing.for_rate(rate, quota=quota, **margins(margin))
     target = resolve_target(client_or_endpoint, credential=credential, log=log)
     with CampaignStore(target.log_path) as store:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..calllog.conventions import DEFAULT_LOG_PATH
+from ..campaign.decided import UNTIL_DECIDED_CAP
 from ..regions import REGIONS, SECURITY_LEVELS
 from ._options import (
     add_profile_option,
@@ -20,9 +21,6 @@ from ._options import (
     slo_values,
 )
 from .errors import BadInput
-
-#: Most calls a cell may get in an until-decided campaign unless --per-cell says otherwise.
-UNTIL_DECIDED_CAP = 20_000
 
 DEFAULT_LOG = str(DEFAULT_LOG_PATH)
 
