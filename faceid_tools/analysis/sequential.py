@@ -52,24 +52,24 @@ N_OPT = 1_000
 MAX_N = 10_000_000
 
 
-def best_rho(v: float, alpha: float) -> float:
+def best_rho(v: Any, alpha: float) -> Any:
     """confseq's two-sided normal-mixture ρ that makes the boundary tightest at intrinsic time v."""
     la = math.log(1 / alpha)
     return v / (2 * la + math.log(1 + 2 * la))
 
 
-def _log_incomplete_beta(a: Any, b: Any, x: float) -> np.ndarray:
+def _log_incomplete_beta(a: Any, b: Any, x: Any) -> np.ndarray:
     with np.errstate(divide="ignore"):
         base = betaln(a, b)
-        return base if x >= 1 else np.log(betainc(a, b, x)) + base
+        return np.where(np.asarray(x) >= 1, base, np.log(betainc(a, b, np.minimum(x, 1))) + base)
 
 
 def beta_binomial_log_mixture(
     s: Any,
     v: Any,
-    v_opt: float,
-    g: float,
-    h: float,
+    v_opt: Any,
+    g: Any,
+    h: Any,
     alpha_opt: float = 0.05,
     one_sided: bool = True,
 ) -> np.ndarray:
@@ -77,35 +77,41 @@ def beta_binomial_log_mixture(
 
     Observations bounded in ``[−g, h]``; the same function, parameters and numbers as
     ``confseq.boundaries.beta_binomial_log_mixture`` (which does not build on Python 3.11).
+    Every argument may be an array (broadcast).
     """
-    rho = best_rho(v_opt, 2 * alpha_opt if one_sided else alpha_opt)
-    r = max(rho - g * h, 1e-3 * g * h)
-    x = h / (g + h) if one_sided else 1.0
+    g = np.asarray(g, dtype=float)
+    h = np.asarray(h, dtype=float)
+    rho = best_rho(np.asarray(v_opt, dtype=float), 2 * alpha_opt if one_sided else alpha_opt)
+    r = np.maximum(rho - g * h, 1e-3 * g * h)
+    x = h / (g + h) if one_sided else np.ones_like(g)
     normalizer = _log_incomplete_beta(r / (g * (g + h)), r / (h * (g + h)), x)
     s = np.asarray(s, dtype=float)
     v = np.asarray(v, dtype=float)
     return (
-        v / (g * h) * math.log(g + h)
-        - ((v + h * s) / (h * (g + h))) * math.log(g)
-        - ((v - g * s) / (g * (g + h))) * math.log(h)
+        v / (g * h) * np.log(g + h)
+        - ((v + h * s) / (h * (g + h))) * np.log(g)
+        - ((v - g * s) / (g * (g + h))) * np.log(h)
         + _log_incomplete_beta((r + v - g * s) / (g * (g + h)), (r + v + h * s) / (h * (g + h)), x)
         - normalizer
     )
 
 
-def log_e_above(k: Any, n: Any, p0: float, alpha: float, n_opt: float = N_OPT) -> np.ndarray:
+def log_e_above(k: Any, n: Any, p0: Any, alpha: float, n_opt: float = N_OPT) -> np.ndarray:
     """log e-value against ``p ≤ p0`` after k events in n trials (reject when ≥ log 1/α)."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    p0 = np.asarray(p0, dtype=float)
     var = p0 * (1 - p0)
     out = beta_binomial_log_mixture(k - n * p0, var * n, var * n_opt, p0, 1 - p0, alpha, True)
     return np.where(n > 0, out, 0.0)
 
 
-def log_e_below(k: Any, n: Any, p0: float, alpha: float, n_opt: float = N_OPT) -> np.ndarray:
+def log_e_below(k: Any, n: Any, p0: Any, alpha: float, n_opt: float = N_OPT) -> np.ndarray:
     """log e-value against ``p ≥ p0`` after k events in n trials (reject when ≥ log 1/α)."""
     n_arr = np.asarray(n, dtype=float)
-    return log_e_above(n_arr - np.asarray(k, dtype=float), n_arr, 1 - p0, alpha, n_opt)
+    return log_e_above(
+        n_arr - np.asarray(k, dtype=float), n_arr, 1 - np.asarray(p0, float), alpha, n_opt
+    )
 
 
 def decide(k: Any, n: Any, p0: float, alpha: float, n_opt: float = N_OPT) -> np.ndarray:
@@ -162,37 +168,42 @@ def rate_cs(
     bar = math.log(1 / alpha)
     k = np.atleast_1d(np.asarray(k, dtype=float))
     n = np.atleast_1d(np.asarray(n, dtype=float))
-    lo, hi = np.zeros_like(k), np.ones_like(k)
-    for i, (ki, ni) in enumerate(zip(k, n, strict=True)):
-        if not ni > 0:
-            lo[i] = hi[i] = np.nan
-            continue
-        phat = ki / ni
-        if ki > 0:
-            lo[i] = _root(
-                lambda p, ki=ki, ni=ni: log_e_above(ki, ni, p, alpha, n_opt) < bar, phat, 0
-            )
-        if ki < ni:
-            hi[i] = _root(
-                lambda p, ki=ki, ni=ni: log_e_below(ki, ni, p, alpha, n_opt) < bar, phat, 1
-            )
-    return lo, hi
+    valid = n > 0
+    phat = np.clip(np.where(valid, k / np.where(valid, n, 1), 0.5), 1e-12, 1 - 1e-12)
+    lo = np.where(k > 0, _edge(k, n, phat, 1e-15, alpha, bar, n_opt, upper=False), 0.0)
+    hi = np.where(k < n, _edge(k, n, phat, 1 - 1e-15, alpha, bar, n_opt, upper=True), 1.0)
+    return np.where(valid, lo, np.nan), np.where(valid, hi, np.nan)
 
 
-def _root(kept: Any, inside: float, outside: float, steps: int = 60) -> float:
-    """The edge between rates ``kept(p)`` true (near ``inside``) and false (towards ``outside``)."""
-    a = min(max(inside, 1e-12), 1 - 1e-12)
-    b = 1e-15 if outside == 0 else 1 - 1e-15
-    if kept(b):
-        return outside
-    la, lb = math.log(a / (1 - a)), math.log(b / (1 - b))
+def _edge(
+    k: np.ndarray,
+    n: np.ndarray,
+    inside: np.ndarray,
+    outside: float,
+    alpha: float,
+    bar: float,
+    n_opt: float,
+    *,
+    upper: bool,
+    steps: int = 60,
+) -> np.ndarray:
+    """Per row, the edge between the rates kept (near ``inside``) and those the one-sided test
+    rejects (towards ``outside``): vectorised bisection in log-odds, p0 varying by row."""
+
+    test = log_e_below if upper else log_e_above
+
+    def kept(p: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(test(k, np.maximum(n, 1), p, alpha, n_opt) < bar)
+
+    a = np.log(inside / (1 - inside))
+    b = np.full(len(k), math.log(outside / (1 - outside)))
+    far = kept(np.full(len(k), outside))
     for _ in range(steps):
-        mid = (la + lb) / 2
-        if kept(1 / (1 + math.exp(-mid))):
-            la = mid
-        else:
-            lb = mid
-    return 1 / (1 + math.exp(-la))
+        mid = (a + b) / 2
+        ok = kept(1 / (1 + np.exp(-mid)))
+        a, b = np.where(ok, mid, a), np.where(ok, b, mid)
+    return np.where(far, outside if outside > 0.5 else 0.0, 1 / (1 + np.exp(-a)))
 
 
 def quantile_cs_ranks(

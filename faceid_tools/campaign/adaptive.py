@@ -98,6 +98,12 @@ class Judge:
         """Decision boundaries for every unit count up to the horizon (built once)."""
         return _table(self.p0[metric], self.alpha, self.n_opt, self.horizon)
 
+    def prepare(self) -> Judge:
+        """Build the decision tables now (seconds of CPU), not while calls are in flight."""
+        for metric in METRICS:
+            self.table(metric)
+        return self
+
     def states(self, counts: CellCounts) -> dict[str, int]:
         """−1 (pass), +1 (fail) or 0 (open) per objective."""
         out = {}

@@ -407,7 +407,7 @@ class _Adaptive:
     def feed(
         self, record: CampaignRecord, store: CampaignStore, todo: list[PlanEntry], bar: Progress
     ) -> Any:
-        judge = self.judge
+        judge = self.judge.prepare()  # CPU-heavy once, before any call is in flight
 
         def show(counts: Mapping[tuple[str, str], CellCounts]) -> None:
             decided = sum(judge.decided(n) for n in counts.values())
