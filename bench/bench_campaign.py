@@ -162,7 +162,7 @@ def decide_figures(seeds: int = 8, profiles: tuple[str, ...] = (*PROFILES, "reli
         print(
             f"  wrong verdicts per objective, worst share over {seeds} seeds:"
             f" {max(wrong.values()) / seeds:.3f}, mean {np.mean(list(wrong.values())) / seeds:.4f}"
-            f" (each test at alpha/2 = {judge.alpha:.3f}; 100 seeds in tests/campaign)"
+            f" (each test at alpha/2 = {judge.alpha:.3f}; 30 seeds in tests/campaign)"
         )
         print(f"  mean calls per verdict / fixed-sample 80% power: {np.mean(ratio):.2f}")
         out_of_reach = sorted({f"{c[0]} L{c[1]} {m}" for (c, m), v in n80.items() if v > 20_000})
