@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -119,3 +120,38 @@ def test_budget_flag_is_checked(capsys: pytest.CaptureFixture[str]):
         cli_main(["probe", "--emulator", "--until-decided", "--budget", "soon"])
     assert exc.value.code == 2
     assert "--budget" in capsys.readouterr().err
+
+
+def test_store_migrates_a_log_without_run_mode(tmp_path: Path):
+    from faceid_tools.campaign import Plan
+    from faceid_tools.campaign.store import SCHEMA_SQL, CampaignStore
+
+    log = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(log)
+    conn.execute(SCHEMA_SQL[0].replace(",\n  run_mode TEXT NOT NULL DEFAULT 'fixed'", ""))
+    plan = Plan(per_cell=1, seed=3)
+    conn.execute(
+        "INSERT INTO campaigns VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            "old",
+            "2026-01-01T00:00:00+00:00",
+            json.dumps(list(plan.regions)),
+            json.dumps(list(plan.levels)),
+            1,
+            3,
+            len(plan),
+            plan.fingerprint(),
+            0,
+            "upload",
+            None,
+            "0",
+        ),
+    )
+    conn.commit()
+    conn.close()
+    with CampaignStore(log) as store:
+        assert store.load("old").run_mode == "fixed"
+        store.create(
+            "new", plan, retries=0, device_data="upload", endpoint=None, run_mode="until-decided"
+        )
+        assert store.load("new").run_mode == "until-decided"
