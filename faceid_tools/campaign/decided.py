@@ -11,14 +11,23 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..calllog.conventions import GENERATE
 from .adaptive import METRICS, CellCounts, Judge, allocate
 from .plan import Plan, PlanEntry
+from .progress import Progress
+from .store import CampaignRecord, CampaignStore
 
-__all__ = ["UNTIL_DECIDED_CAP", "cell_counts", "feed", "until_decided_plan", "verdict_table"]
+__all__ = [
+    "UNTIL_DECIDED_CAP",
+    "Adaptive",
+    "cell_counts",
+    "feed",
+    "until_decided_plan",
+    "verdict_table",
+]
 
 Cell = tuple[str, str]
 #: Calls per round (12 s at the quota): counts are re-read and the allocation redone this often.
@@ -155,3 +164,39 @@ def until_decided_plan(
     )
     total = int(per_cell.loc[~per_cell["unreachable"], "need"].fillna(0).sum())
     return command, total, float(math.ceil(total / rate))
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """How an until-decided run judges and when it stops (``run_campaign`` builds one)."""
+
+    judge: Judge
+    budget_calls: int | None
+    budget_s: float | None
+
+    def expected_total(self, rate: float, cap: int) -> int:
+        limits = [cap]
+        if self.budget_calls is not None:
+            limits.append(self.budget_calls)
+        if self.budget_s is not None:
+            limits.append(int(self.budget_s * rate))
+        return min(limits)
+
+    def feed(
+        self, record: CampaignRecord, store: CampaignStore, todo: list[PlanEntry], bar: Progress
+    ) -> Any:
+        judge = self.judge.prepare()  # CPU-heavy once, before any call is in flight
+
+        def show(counts: Mapping[tuple[str, str], CellCounts]) -> None:
+            decided = sum(judge.decided(n) for n in counts.values())
+            bar.cells(decided, len(counts))
+
+        return feed(
+            record.plan,
+            todo,
+            lambda: cell_counts(store.connection, record.campaign_id, record.plan, judge.p95_ms),
+            judge,
+            budget_calls=self.budget_calls,
+            budget_s=self.budget_s,
+            on_round=show,
+        )

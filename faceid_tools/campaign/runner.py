@@ -31,9 +31,9 @@ from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODE_UNTIL_DECIDED, plan_c
 from ..errors import APIError, FaceIDError, IntegrityError
 from ..regions import REGIONS
 from . import device as device_mod
-from .adaptive import CellCounts, Judge
+from .adaptive import Judge
 from .clients import Clients, resolve_target
-from .decided import UNTIL_DECIDED_CAP, cell_counts, feed, verdict_table
+from .decided import UNTIL_DECIDED_CAP, Adaptive, cell_counts, verdict_table
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
@@ -288,7 +288,7 @@ def run_campaign(
                 stop=stop,
                 max_in_flight=max_in_flight,
                 horizon=timeout * (record.retries + 2) + 2.0,
-                adaptive=_Adaptive(objectives or Judge(), budget_calls, budget_s)
+                adaptive=Adaptive(objectives or Judge(), budget_calls, budget_s)
                 if record.run_mode == RUN_MODE_UNTIL_DECIDED
                 else None,
             )
@@ -310,7 +310,7 @@ def _run(
     stop: threading.Event | None,
     max_in_flight: int | None,
     horizon: float,
-    adaptive: _Adaptive | None = None,
+    adaptive: Adaptive | None = None,
 ) -> CampaignResult:
     cid, plan = record.campaign_id, record.plan
     marked = set(store.finished_calls(cid))
@@ -386,42 +386,6 @@ def _run(
         counts = cell_counts(store.connection, cid, plan, adaptive.judge.p95_ms)
         summary.verdicts = verdict_table(counts, adaptive.judge)
     return CampaignResult(cid, summary, clients.log_path)
-
-
-@dataclass(frozen=True)
-class _Adaptive:
-    """How an until-decided run judges and when it stops."""
-
-    judge: Judge
-    budget_calls: int | None
-    budget_s: float | None
-
-    def expected_total(self, rate: float, cap: int) -> int:
-        limits = [cap]
-        if self.budget_calls is not None:
-            limits.append(self.budget_calls)
-        if self.budget_s is not None:
-            limits.append(int(self.budget_s * rate))
-        return min(limits)
-
-    def feed(
-        self, record: CampaignRecord, store: CampaignStore, todo: list[PlanEntry], bar: Progress
-    ) -> Any:
-        judge = self.judge.prepare()  # CPU-heavy once, before any call is in flight
-
-        def show(counts: Mapping[tuple[str, str], CellCounts]) -> None:
-            decided = sum(judge.decided(n) for n in counts.values())
-            bar.cells(decided, len(counts))
-
-        return feed(
-            record.plan,
-            todo,
-            lambda: cell_counts(store.connection, record.campaign_id, record.plan, judge.p95_ms),
-            judge,
-            budget_calls=self.budget_calls,
-            budget_s=self.budget_s,
-            on_round=show,
-        )
 
 
 def _devices(
