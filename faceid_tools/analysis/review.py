@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from . import anytime
 from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve, sort_values_of
 from .intervals import wilson_interval
 from .sequences import integrity_rate
@@ -102,6 +103,7 @@ def slo_verdicts(
     per: Per = "call",
     confidence: float = 0.95,
     pooled: bool = True,
+    intervals: str = "auto",
 ) -> pd.DataFrame:
     """Each objective judged per group, and at every coarser grain: one row per group × objective.
 
@@ -128,14 +130,22 @@ def slo_verdicts(
     sequence).  It is missing when no number of calls would do (the estimate sits on the
     threshold), when the group has no data, or when a bound does not exist yet (p95 from fewer
     than ~60 calls).
+
+    **intervals**: ``"fixed"`` judges as above (intervals valid at a sample size fixed in advance);
+    ``"anytime"`` judges every objective with anytime-valid tests and shows confidence sequences
+    (valid however often the data was looked at and whenever collection stopped; see
+    :mod:`faceid_tools.analysis.anytime`), with ``calls_needed`` from the same tests;
+    ``"auto"`` (default) picks ``"anytime"`` when the data holds a campaign run until decided.
+    ``out.attrs["intervals"]`` says which was used.
     """
     slo = slo or SLO()
     keys = list(check_keys(by))
     src = resolve(data)
+    mode = anytime.intervals_for(data, src, intervals)
     grains = _grains(keys) if pooled else [keys]
     parts = []
     for grain_keys in grains:
-        part = _verdicts_at(src, slo, grain_keys, keys, per, confidence)
+        part = _verdicts_at(src, slo, grain_keys, keys, per, confidence, mode)
         part.insert(0, "grain", grain_name(grain_keys))
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
@@ -154,6 +164,7 @@ def slo_verdicts(
         per=per,
         confidence=confidence,
         slo=slo.__dict__.copy(),
+        intervals=mode,
     )
     return out
 
@@ -165,7 +176,13 @@ def _grains(keys: list[str]) -> list[list[str]]:
 
 
 def _verdicts_at(
-    src: Any, slo: SLO, keys: list[str], all_keys: list[str], per: Per, confidence: float
+    src: Any,
+    slo: SLO,
+    keys: list[str],
+    all_keys: list[str],
+    per: Per,
+    confidence: float,
+    mode: str = "fixed",
 ) -> pd.DataFrame:
     """The verdict rows of one grain (``keys``), with every key of ``all_keys`` as a column."""
     table = summary_table(src, keys, quantiles=(0.95,), per=per, confidence=confidence)
@@ -194,9 +211,13 @@ def _verdicts_at(
             columns={"rate": "estimate", "rate_lo": "lo", "rate_hi": "hi", "n": "count"}
         ),
     }
+    wanted = [*keys, "estimate", "lo", "hi", "count"]
+    if mode == "anytime":
+        sources = anytime.sources(src, keys, slo.p95_latency_ms, confidence, table, integrity)
+        wanted.append("events")
     parts = []
     for metric, threshold, higher in slo.metrics():
-        frame = sources[metric][[*keys, "estimate", "lo", "hi", "count"]]
+        frame = sources[metric][wanted]
         if keys:
             part = merge_null_safe(plain_grid, frame, keys)
             part = merge_null_safe(part, calls, keys)
@@ -208,6 +229,12 @@ def _verdicts_at(
         part["count"] = part["count"].fillna(0).astype("int64")
         part["calls"] = part["calls"].fillna(0).astype("int64")
         est, lo, hi = (part[c].astype(float).to_numpy() for c in ("estimate", "lo", "hi"))
+        if mode == "anytime":
+            part = part.rename(columns={"count": "n"})
+            sides, part["calls_needed"] = anytime.judge(part, metric, threshold, confidence)
+            part["verdict"] = [FAIL if x > 0 else PASS if x < 0 else UNDECIDED for x in sides]
+            parts.append(part.drop(columns="events").rename(columns={"n": "count"}))
+            continue
         part["verdict"] = [
             verdict(float(a), float(b), threshold, higher) for a, b in zip(lo, hi, strict=True)
         ]

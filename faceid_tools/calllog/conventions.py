@@ -43,6 +43,9 @@ __all__ = [
     "LEVELS",
     "MISSING_NAMES",
     "OUTCOMES",
+    "RUN_MODES",
+    "RUN_MODE_FIXED",
+    "RUN_MODE_UNTIL_DECIDED",
     "UPLOAD",
     "backoff_ceiling",
     "integrity_message",
@@ -67,6 +70,12 @@ ACTIONS: tuple[str, ...] = (GENERATE, CREATE_UPLOAD_URL, UPLOAD, DOWNLOAD)
 
 #: Security levels as the API takes them and the log stores them.
 LEVELS: tuple[str, ...] = ("1", "2", "3", "4")
+
+#: How a campaign was run (``campaigns.run_mode``): a fixed plan, or until every objective is
+#: decided (adaptive: the analysis then shows anytime-valid intervals).
+RUN_MODE_FIXED = "fixed"
+RUN_MODE_UNTIL_DECIDED = "until-decided"
+RUN_MODES: tuple[str, ...] = (RUN_MODE_FIXED, RUN_MODE_UNTIL_DECIDED)
 
 OK = "ok"
 API_ERROR = "api_error"

@@ -184,7 +184,9 @@ def load_calls(
     """
     if isinstance(source, CallLog):
         with source.reading() as conn:
-            return _read_guarded(conn, campaign_id, str(source.path))
+            df = _read_guarded(conn, campaign_id, str(source.path))
+        df.attrs["source_path"] = str(source.path)
+        return df
     path = Path(source)
     if path.is_dir():
         df = load_parquet(path)
@@ -198,9 +200,11 @@ def load_calls(
     except sqlite3.Error as exc:
         raise CallLogError(f"{path}: cannot open the call log: {exc}") from exc
     try:
-        return _read_guarded(conn, campaign_id, str(path))
+        df = _read_guarded(conn, campaign_id, str(path))
     finally:
         conn.close()
+    df.attrs["source_path"] = str(path)  # the file also holds the campaign tables
+    return df
 
 
 def _read_guarded(conn: sqlite3.Connection, campaign_id: str | None, source: str) -> pd.DataFrame:

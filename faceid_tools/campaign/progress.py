@@ -23,6 +23,7 @@ class Progress:
         self.done = 0
         self.failed = 0
         self.bad_sequences = 0
+        self.decided_cells: tuple[int, int] | None = None
         self._bar: Any = None
         if enabled:
             from tqdm.auto import tqdm
@@ -49,6 +50,13 @@ class Progress:
             if self._bar is not None:
                 self._bar.set_postfix(self._counts(), refresh=False)
                 self._bar.update(1)
+
+    def cells(self, decided: int, total: int) -> None:
+        """Show how many cells are decided (an until-decided campaign, each round)."""
+        with self._lock:
+            self.decided_cells = (decided, total)
+            if self._bar is not None:
+                self._bar.set_postfix({**self._counts(), "decided": f"{decided}/{total} cells"})
 
     def note(self, text: str) -> None:
         """Show a short status next to the bar (e.g. "stopping")."""

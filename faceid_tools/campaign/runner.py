@@ -27,11 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..calllog.conventions import plan_call_id
+from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODE_UNTIL_DECIDED, plan_call_id
 from ..errors import APIError, FaceIDError, IntegrityError
 from ..regions import REGIONS
 from . import device as device_mod
+from .adaptive import Judge
 from .clients import Clients, resolve_target
+from .decided import UNTIL_DECIDED_CAP, Adaptive, cell_counts, verdict_table
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
@@ -187,7 +189,7 @@ def run_campaign(
     client_or_endpoint: Any = None,
     regions: tuple[str, ...] | list[str] = REGIONS,
     levels: tuple[str, ...] | list[str] = ("1", "2", "3", "4"),
-    per_cell: int = 10,
+    per_cell: int | None = None,
     rate: float = 5.0,
     *,
     credential: Any = None,
@@ -203,6 +205,10 @@ def run_campaign(
     max_in_flight: int | None = None,
     quota: float = QUOTA,
     margin: float | None = None,
+    until_decided: bool = False,
+    budget_calls: int | None = None,
+    budget_s: float | None = None,
+    objectives: Judge | None = None,
 ) -> CampaignResult:
     """Run (or resume) a probe campaign and return its id and summary.
 
@@ -222,11 +228,20 @@ def run_campaign(
     one second (default 0.017, sized for loopback; raise it for a distant service, whose network
     jitter is larger, at the cost of throughput).  ``max_in_flight``: worker bound (default:
     enough for ``timeout``).
+
+    ``per_cell`` defaults to 10 (20,000, the cap, with ``until_decided``).
+    ``until_decided=True``: an adaptive campaign (stored as such, so the review shows anytime-valid
+    intervals): ``per_cell`` is the most calls a cell may get; rounds of calls go only to cells
+    with an objective still open (``objectives``: thresholds and confidence, default those of
+    ``faceid-tools report``), cheapest-to-decide first, until every cell is decided, or
+    ``budget_calls`` calls / ``budget_s`` seconds are spent (this run), or Ctrl-C.
     """
     if resume and not campaign_id:
         raise ValueError("resume needs the campaign_id to resume")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+    if per_cell is None:
+        per_cell = UNTIL_DECIDED_CAP if until_decided else 10
     pacing = Pacing.for_rate(rate, quota=quota, **margins(margin))
     target = resolve_target(client_or_endpoint, credential=credential, log=log)
     with CampaignStore(target.log_path) as store:
@@ -255,6 +270,7 @@ def run_campaign(
                 retries=retries,
                 device_data="given" if device_data is not None else "upload",
                 endpoint=target.endpoint_host,
+                run_mode=RUN_MODE_UNTIL_DECIDED if until_decided else RUN_MODE_FIXED,
             )
         gate = pacing.gate()
         clients = target.clients(
@@ -272,6 +288,9 @@ def run_campaign(
                 stop=stop,
                 max_in_flight=max_in_flight,
                 horizon=timeout * (record.retries + 2) + 2.0,
+                adaptive=Adaptive(objectives or Judge(), budget_calls, budget_s)
+                if record.run_mode == RUN_MODE_UNTIL_DECIDED
+                else None,
             )
             return result
         finally:
@@ -291,6 +310,7 @@ def _run(
     stop: threading.Event | None,
     max_in_flight: int | None,
     horizon: float,
+    adaptive: Adaptive | None = None,
 ) -> CampaignResult:
     cid, plan = record.campaign_id, record.plan
     marked = set(store.finished_calls(cid))
@@ -300,7 +320,8 @@ def _run(
     since = utc_now()
     t0 = time.monotonic()
     control = StopControl(stop)
-    bar = Progress(len(todo), enabled=progress is not False, desc=cid, initial=len(done))
+    total = len(todo) if adaptive is None else adaptive.expected_total(pacing.rate, len(todo))
+    bar = Progress(total, enabled=progress is not False, desc=cid, initial=len(done))
     runner: _Run | None = None
     skipped: dict[str, str] = {}
     abandoned = 0
@@ -320,8 +341,11 @@ def _run(
                     control,
                     max_in_flight or pool_size(1.0 / pacing.interval, horizon),
                 )
+                items: Any = todo
+                if adaptive is not None:
+                    items = adaptive.feed(record, store, todo, bar)
                 run_schedule(
-                    todo,
+                    items,
                     pacing.interval,
                     runner.dispatch,
                     wait=control.stop.wait,
@@ -358,6 +382,9 @@ def _run(
         run=run,
     )
     summary.skipped_regions = skipped
+    if adaptive is not None:
+        counts = cell_counts(store.connection, cid, plan, adaptive.judge.p95_ms)
+        summary.verdicts = verdict_table(counts, adaptive.judge)
     return CampaignResult(cid, summary, clients.log_path)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODES
 from ..errors import FaceIDError
 from .plan import Plan
 
@@ -40,7 +41,8 @@ SCHEMA_SQL: tuple[str, ...] = (
   retries INTEGER NOT NULL,
   device_data TEXT NOT NULL,
   endpoint TEXT,
-  client_version TEXT
+  client_version TEXT,
+  run_mode TEXT NOT NULL DEFAULT 'fixed'
 )""",
     """CREATE TABLE IF NOT EXISTS campaign_runs (
   campaign_id TEXT NOT NULL,
@@ -103,6 +105,7 @@ class CampaignRecord:
     retries: int
     device_data: str  # "upload" or "given"
     endpoint: str | None
+    run_mode: str = RUN_MODE_FIXED  # "fixed" plan, or "until-decided" (adaptive)
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -132,6 +135,9 @@ class CampaignStore:
         with self._tx() as c:
             for sql in SCHEMA_SQL:
                 c.execute(sql)
+            columns = {row[1] for row in c.execute("PRAGMA table_info(campaigns)")}
+            if "run_mode" not in columns:  # migration: files written before run_mode existed
+                c.execute("ALTER TABLE campaigns ADD COLUMN run_mode TEXT NOT NULL DEFAULT 'fixed'")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -168,8 +174,11 @@ class CampaignStore:
         retries: int,
         device_data: str,
         endpoint: str | None,
+        run_mode: str = RUN_MODE_FIXED,
     ) -> CampaignRecord:
         """Store a new campaign; raise :class:`CampaignExistsError` if the id is taken."""
+        if run_mode not in RUN_MODES:
+            raise ValueError(f"run_mode must be one of {', '.join(RUN_MODES)}, got {run_mode!r}")
         created = utc_now()
         with self._tx() as c:
             if c.execute(
@@ -180,7 +189,9 @@ class CampaignStore:
                 )
             p = plan.params()
             c.execute(
-                "INSERT INTO campaigns VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO campaigns (campaign_id, created_at, regions, levels, per_cell, seed,"
+                " plan_size, plan_sha256, retries, device_data, endpoint, client_version,"
+                " run_mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     campaign_id,
                     created,
@@ -194,27 +205,28 @@ class CampaignStore:
                     device_data,
                     endpoint,
                     __version__,
+                    run_mode,
                 ),
             )
-        return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint)
+        return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint, run_mode)
 
     def load(self, campaign_id: str) -> CampaignRecord:
         """The stored campaign; raise :class:`UnknownCampaignError` if there is none."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT created_at, regions, levels, per_cell, seed, plan_sha256, retries,"
-                " device_data, endpoint FROM campaigns WHERE campaign_id = ?",
+                " device_data, endpoint, run_mode FROM campaigns WHERE campaign_id = ?",
                 (campaign_id,),
             ).fetchone()
         if row is None:
             raise UnknownCampaignError(f"no campaign {campaign_id!r} in {self.path}")
-        created, regions, levels, per_cell, seed, sha, retries, device_data, endpoint = row
+        created, regions, levels, per_cell, seed, sha, retries, device_data, endpoint, mode = row
         plan = Plan(tuple(json.loads(regions)), tuple(json.loads(levels)), per_cell, seed)
         if plan.fingerprint() != sha:
             raise ValueError(
                 f"campaign {campaign_id!r}: the rebuilt plan differs from the stored one"
             )
-        return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint)
+        return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint, mode)
 
     def campaign_ids(self) -> list[str]:
         with self._lock:

@@ -82,6 +82,7 @@ class Summary:
     abandoned: int = 0  # in-flight calls left unfinished by a second Ctrl-C
     run: int = 1
     skipped_regions: dict[str, str] = field(default_factory=dict)  # region -> why (no device data)
+    verdicts: str | None = None  # an until-decided run's verdict matrix, as plain text
 
     @property
     def error_rate(self) -> float:

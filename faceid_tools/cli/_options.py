@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -78,3 +80,76 @@ def positive_float(text: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def _ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of ms, got {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a rate between 0 and 1, got {text}")
+    return value
+
+
+#: The objectives (``faceid-tools report`` and ``probe --until-decided`` judge on the same ones):
+#: flag, notebook parameter / dest, metavar, parser, help.  None means the default of
+#: :class:`faceid_tools.analysis.SLO` (800 ms, 0.01, 0.995), which the review notebook also uses.
+SLO_OPTIONS: tuple[tuple[str, str, str, Callable[[str], float], str], ...] = (
+    ("--slo-p95-ms", "SLO_P95_MS", "MS", _ms, "p95 latency objective in ms (default 800)"),
+    (
+        "--slo-error-rate",
+        "SLO_ERROR_RATE",
+        "RATE",
+        _rate,
+        "highest acceptable error rate per call (default 0.01)",
+    ),
+    (
+        "--slo-integrity-rate",
+        "SLO_INTEGRITY_RATE",
+        "RATE",
+        _rate,
+        "lowest acceptable share of sequences passing their MD5 check (default 0.995)",
+    ),
+)
+
+
+def add_slo_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``--slo-p95-ms``, ``--slo-error-rate``, ``--slo-integrity-rate`` (dest: the notebook name)."""
+    for flag, name, metavar, parse, text in SLO_OPTIONS:
+        parser.add_argument(
+            flag, dest=name, type=parse, default=None, metavar=metavar, help=f"{prefix}{text}"
+        )
+
+
+def slo_values(args: argparse.Namespace) -> dict[str, float]:
+    """The objective flags given, by notebook parameter name (absent: the default)."""
+    values = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)$")
+
+
+def budget(text: str) -> tuple[str, float]:
+    """``--budget``: a number of calls (``5000``) or a duration (``90s``, ``30m``, ``1h``)."""
+    text = text.strip()
+    if text.isdigit() and int(text) >= 1:
+        return "calls", float(int(text))
+    match = _DURATION.match(text)
+    if match and float(match.group(1)) > 0:
+        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+        return "seconds", seconds
+    raise argparse.ArgumentTypeError(
+        f"must be a number of calls (e.g. 5000) or a duration (e.g. 90s, 30m, 1h), got {text!r}"
+    )

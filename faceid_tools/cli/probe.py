@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..calllog.conventions import DEFAULT_LOG_PATH
+from ..campaign.decided import UNTIL_DECIDED_CAP
 from ..regions import REGIONS, SECURITY_LEVELS
 from ._options import (
     add_profile_option,
+    add_slo_options,
+    budget,
     non_negative_int,
     positive_float,
     positive_int,
+    slo_values,
 )
 from .errors import BadInput
 
@@ -66,7 +70,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--per-cell",
         type=positive_int,
-        default=10,
+        default=None,
         metavar="N",
         help="calls per region × level cell (default: 10)",
     )
@@ -142,6 +146,21 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="seed of the randomised order (default: random; stored with the campaign)",
     )
+    parser.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="adaptive: spend calls only on cells with an objective still open (cheapest to decide"
+        " first) and stop when every objective of every cell is decided; --per-cell is then the"
+        " most calls a cell may get (default 20000)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=budget,
+        default=None,
+        metavar="CALLS|DURATION",
+        help="with --until-decided: stop after this many calls (5000) or this long (30m, 1h)",
+    )
+    add_slo_options(parser, "with --until-decided: ")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=main)
 
@@ -166,12 +185,26 @@ def main(args: argparse.Namespace) -> int:
     device_data = None
     if args.device_data:
         device_data = {region: (url, md5) for region, url, md5 in args.device_data}
+    if args.budget is not None and not args.until_decided:
+        raise BadInput("--budget", "needs --until-decided (a fixed campaign's size is --per-cell)")
+    judge = None
+    if args.until_decided:
+        from ..campaign.adaptive import Judge
+
+        values = slo_values(args)
+        judge = Judge(
+            p95_ms=values.get("SLO_P95_MS", 800.0),
+            error_rate=values.get("SLO_ERROR_RATE", 0.01),
+            integrity_rate=values.get("SLO_INTEGRITY_RATE", 0.995),
+        )
+    per_cell = args.per_cell or (UNTIL_DECIDED_CAP if args.until_decided else 10)
+    kind, amount = args.budget or (None, None)
     with _target(args) as target:
         result = run_campaign(
             target,
             regions=tuple(args.regions),
             levels=tuple(args.levels),
-            per_cell=args.per_cell,
+            per_cell=per_cell,
             rate=args.rate,
             log=args.log,
             device_data=device_data,
@@ -183,8 +216,14 @@ def main(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             quota=args.quota,
             margin=None if args.margin_ms is None else args.margin_ms / 1000.0,
+            until_decided=args.until_decided,
+            budget_calls=int(amount) if kind == "calls" and amount else None,
+            budget_s=amount if kind == "seconds" else None,
+            objectives=judge,
         )
     print(result.summary.format())
+    if result.summary.verdicts:
+        print(result.summary.verdicts)
     print(f"log: {result.log_path}")
     if result.summary.remaining:
         print(f"resume: faceid-tools probe --resume {result.campaign_id} --log {args.log}")

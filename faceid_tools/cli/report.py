@@ -5,41 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
-from ._options import positive_float, positive_int
+from ._options import add_slo_options, positive_float, positive_int, slo_values
 from .errors import BadInput
-
-
-def _ms(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of ms, got {text}")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a rate between 0 and 1, got {text}")
-    return value
-
-
-#: The product review's SLO parameters: flag, notebook parameter, metavar, parser, help.
-SLO_OPTIONS: tuple[tuple[str, str, str, Callable[[str], float], str], ...] = (
-    ("--slo-p95-ms", "SLO_P95_MS", "MS", _ms, "p95 latency objective in ms"),
-    ("--slo-error-rate", "SLO_ERROR_RATE", "RATE", _rate, "highest acceptable error rate per call"),
-    (
-        "--slo-integrity-rate",
-        "SLO_INTEGRITY_RATE",
-        "RATE",
-        _rate,
-        "lowest acceptable share of sequences passing their MD5 check",
-    ),
-)
 
 
 def register(subparsers: Any) -> None:
@@ -116,15 +87,7 @@ def register(subparsers: Any) -> None:
             "default: the Python running faceid-tools)"
         ),
     )
-    for flag, name, metavar, parse, text in SLO_OPTIONS:
-        parser.add_argument(
-            flag,
-            dest=name,
-            type=parse,
-            default=None,
-            metavar=metavar,
-            help=f"product review: {text} (default: the notebook's)",
-        )
+    add_slo_options(parser, "product review: ")
     parser.set_defaults(func=run)
 
 
@@ -137,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"faceid-tools report: {exc}", file=sys.stderr)
             return 2
-    parameters = {name: getattr(args, name) for _, name, *_ in SLO_OPTIONS}
-    parameters = {k: v for k, v in parameters.items() if v is not None}
+    parameters = slo_values(args)
     started = time.perf_counter()
     if args.kernel is not None:
         check_kernel(args.kernel)  # errors: one line and exit code in cli/errors.py
