@@ -7,7 +7,6 @@ feed takes each cell's next pending entry, round by round, for the cells
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +24,6 @@ __all__ = [
     "Adaptive",
     "cell_counts",
     "feed",
-    "until_decided_plan",
     "verdict_table",
 ]
 
@@ -127,43 +125,6 @@ def verdict_table(counts: Mapping[Cell, CellCounts], judge: Judge) -> str:
     for r in regions:
         lines.append(r.ljust(14) + "".join(cells.get((r, lv), "").ljust(width) for lv in levels))
     return "\n".join(lines)
-
-
-def until_decided_plan(
-    verdicts: Any, *, rate: float = 5.0, flags: str = ""
-) -> tuple[str, int, float]:
-    """For a review's verdicts (a ``slo_verdicts`` result, best with ``intervals="anytime"``, whose
-    ``calls_needed`` come from the tests the campaign stops on): the command that decides the open
-    cells, the calls it is expected to spend and the seconds that takes at ``rate`` calls/s.
-
-    Expected calls: per open cell, its largest ``calls_needed``, summed over the open cells within
-    reach; a cell with an objective out of reach (``calls_needed`` missing: its estimate sits on
-    the threshold) is left out of the sum — the command keeps probing it until ``--budget``.
-    """
-    grains = verdicts.attrs.get("grains") or list(dict.fromkeys(verdicts["grain"]))
-    cells = verdicts[verdicts["grain"] == grains[0]]
-    open_rows = cells[cells["verdict"].astype(object) == "not enough data"]
-    slo = verdicts.attrs.get("slo") or {}
-    parts = ["faceid-tools probe --until-decided"]
-    for flag, key in (
-        ("--slo-p95-ms", "p95_latency_ms"),
-        ("--slo-error-rate", "error_rate"),
-        ("--slo-integrity-rate", "integrity_rate"),
-    ):
-        if key in slo:
-            parts.append(f"{flag} {slo[key]:g}")
-    if flags:
-        parts.append(flags)
-    command = " ".join(parts)
-    if open_rows.empty:
-        return command, 0, 0.0
-    keys = [k for k in ("region", "security_level") if k in open_rows.columns]
-    frame = open_rows.assign(_na=open_rows["calls_needed"].isna())
-    per_cell = frame.groupby(keys, observed=True).agg(
-        need=("calls_needed", "max"), unreachable=("_na", "any")
-    )
-    total = int(per_cell.loc[~per_cell["unreachable"], "need"].fillna(0).sum())
-    return command, total, float(math.ceil(total / rate))
 
 
 @dataclass(frozen=True)
