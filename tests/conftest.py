@@ -1,6 +1,12 @@
 """Shared fixtures live in tests/fixtures/, one module per kind of server."""
 
 import importlib.util
+import os
+
+# No test reads or writes the user's result cache (faceid_tools.analysis._cache); the tests of the
+# cache turn it on in a temporary folder.  Off by default here, so that tests comparing engine
+# strategies on one dataset compute each time.
+os.environ["FACEID_TOOLS_CACHE"] = "off"
 
 pytest_plugins = [
     name
