@@ -35,7 +35,7 @@ from bench._harness import CACHE, Row
 
 SEED = 20261124
 #: Bump when simulate's or export's output changes, so stale caches are rebuilt.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # v2: the export writes one dictionary per row group
 SIZES = {"1M": 1_000_000, "10M": 10_000_000}
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def dataset(label: str) -> Dataset:
 
 
 #: Bump when the 100M dataset's layout changes (v3: the copies are shifted by days).
-CACHE_VERSION_100M = 3
+CACHE_VERSION_100M = 4  # v4: one dictionary per row group, as the export now writes
 
 
 def dataset_100m() -> Dataset:
@@ -140,11 +140,12 @@ def dataset_100m() -> Dataset:
     return Dataset("100M", int(built["rows"]), base.log, out, built)
 
 
-def _shifted_copy(source: str, dest: str, days: int) -> None:
+def _shifted_copy(source: str, dest: str, days: int, *, per_chunk: bool = False) -> None:
     """``source`` rewritten to ``dest`` with ``started_at`` ``days`` later, encoded as the
-    export encodes: the same row groups and writer settings, and the coded columns dictionary-
-    encoded per chunk of ``CHUNK_ROWS`` rows (so their pages fall back to PLAIN as the export's
-    do, and the copies scan at the speed of the export's own files)."""
+    export encodes: the same row groups and writer settings, one dictionary per row group for the
+    coded columns (so the copies scan at the speed of the export's own files).  ``per_chunk``
+    re-encodes the coded columns per chunk of ``CHUNK_ROWS`` rows instead, as the export did up
+    to issue 24 (their pages then fall back to PLAIN): the "before" layout of the scan bench."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -170,9 +171,10 @@ def _shifted_copy(source: str, dest: str, days: int) -> None:
             table = reader.read_row_group(i)
             moved = pc.add(table.column(at), shift).cast(schema.field(at).type)
             table = table.set_column(at, schema.field(at), moved)
+            step = CHUNK_ROWS if per_chunk else max(1, table.num_rows)
             chunks = []
-            for start in range(0, table.num_rows, CHUNK_ROWS):
-                chunk = table.slice(start, CHUNK_ROWS)
+            for start in range(0, table.num_rows, step):
+                chunk = table.slice(start, step)
                 for c in coded:
                     plain = chunk.column(c).cast(pa.string())
                     encoded = plain.combine_chunks().dictionary_encode().cast(schema.field(c).type)
@@ -253,7 +255,14 @@ def _child(body: str, imports: str = "") -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # no child reuses another's results through the user cache unless the bench says so
+        env={
+            "FACEID_TOOLS_CACHE": "off",
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p
+            ),
+        },
     )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")

@@ -50,6 +50,7 @@ from .report_defaults import (
     default_notebooks_dir,
 )
 from .report_html import render_html
+from .report_progress import NotebookProgress
 
 log = logging.getLogger(__name__)
 
@@ -235,13 +236,16 @@ def execute_notebook(
     timeout: float = DEFAULT_CELL_TIMEOUT,
     cwd: str | Path | None = None,
     kernel: str | None = None,
+    progress: bool | None = None,
+    position: int = 0,
 ) -> ExecutedNotebook:
     """Execute one notebook with injected ``parameters``; raise :class:`NotebookError` on failure.
 
     The kernel's working directory is the notebook's folder unless ``cwd`` is given, so relative
     paths in a notebook mean the same as in JupyterLab; a notebook packaged with faceid-tools runs
     in the caller's working directory instead (never inside the installed package).  ``kernel``
-    names an installed kernelspec; None runs this Python.
+    names an installed kernelspec; None runs this Python.  ``progress`` draws a bar of the cells
+    at line ``position`` of stderr (None: when stderr is a terminal).
     """
     path = Path(path)
     name = path.name
@@ -253,9 +257,11 @@ def execute_notebook(
         raise NotebookError(name, f"cannot read: {exc}") from exc
     inject_parameters(nb, dict(parameters or {}), name=name)
     current: dict[str, int] = {}
+    bar = NotebookProgress(path.stem, nb, position=position, enabled=progress)
 
     def on_cell_start(cell: NotebookNode, cell_index: int) -> None:
         current["index"] = cell_index
+        bar.started(cell, cell_index)
 
     client = NotebookClient(
         nb,
@@ -264,6 +270,7 @@ def execute_notebook(
         kernel_manager_class=_KernelManager if kernel else _ThisPythonKernelManager,
         resources={"metadata": {"path": str(Path(cwd) if cwd else path.parent.resolve())}},
         on_cell_start=on_cell_start,
+        on_cell_executed=bar.finished,
         record_timing=False,
     )
     log.info("executing %s", path)
@@ -272,6 +279,8 @@ def execute_notebook(
         client.execute(env=kernel_env())
     except Exception as exc:
         raise _cell_failure(name, nb, current.get("index"), exc) from None
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
     log.info("executed %s in %.1f s", name, seconds)
     return ExecutedNotebook(path=path, notebook=nb, seconds=seconds)
@@ -334,7 +343,8 @@ def render_reports(
 
     def run(path: Path) -> Path:
         own = {k: v for k, v in params.items() if k == "DATA" or k in declared[path]}
-        executed = execute_notebook(path, own, timeout=timeout, kernel=kernel)
+        position = paths.index(path) if workers > 1 else 0
+        executed = execute_notebook(path, own, timeout=timeout, kernel=kernel, position=position)
         html = redact_text(render_html(executed.notebook, title=path.stem), secrets)
         target = out / f"{path.stem}.html"
         target.write_text(html, encoding="utf-8")

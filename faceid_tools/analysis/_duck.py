@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
-from . import _duck_order, _duck_properties, _duck_summary
+from . import _cache, _duck_order, _duck_properties, _duck_summary
 from ._engine import (
     FIRST_SEEN_ORDER,
     Engine,
@@ -49,6 +49,7 @@ class ParquetDataset:
 MEMORY_LIMIT = "512MB"
 
 
+@_cache.cached_operations
 class DuckSource(Engine):
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
 
@@ -64,6 +65,7 @@ class DuckSource(Engine):
         if not self.files:
             raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
         self._scan: list[Path] | None = None  # the files queries read, when not all
+        self._identity: tuple[str, str] | None = None
         footers = _Footers.read(self.files)
         self.file_rows = footers.rows
         #: Every file sits in a ``day=YYYY-MM-DD`` folder that holds only that UTC day's rows
@@ -75,6 +77,21 @@ class DuckSource(Engine):
         #: those missing (as load_calls does).  Found by :meth:`check_categories` on the grouped
         #: results; the usual clean dataset never pays for the CASE.
         self.strict: set[str] = set()
+
+    def cache_identity(self) -> str | None:
+        """What this source reads (files, sizes, mtimes, windows; see :mod:`._cache`), or None
+        while a query reads a batch of the files."""
+        if self._scan is not None:
+            return None
+        from ..calllog.parquet import STATE_FILE
+
+        reads = self.table_sql
+        if self._identity is None or self._identity[0] != reads:
+            self._identity = (
+                reads,
+                _cache.dataset_identity(reads, [*self.files, self.dataset.path / STATE_FILE]),
+            )
+        return self._identity[1]
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """This source's in-memory DuckDB connection (UTC session time zone), made on first use."""

@@ -41,9 +41,13 @@ class _Part:
     pending_rows: int = 0
 
     def flush(self) -> None:
-        """Write the buffered rows as one row group."""
+        """Write the buffered rows as one row group, each coded column with one dictionary.
+
+        The buffered chunks were dictionary-encoded one by one; written as they are, Parquet
+        meets a new dictionary every chunk and falls back to PLAIN pages (about 100× larger for
+        ``action``, and DuckDB scans the file about 2× slower).  Unified and combined, a row
+        group holds one dictionary page per coded column and RLE-coded indices."""
         if self.pending:
-            self.writer.write_table(
-                pa.concat_tables(self.pending), row_group_size=self.pending_rows
-            )
+            table = pa.concat_tables(self.pending).unify_dictionaries().combine_chunks()
+            self.writer.write_table(table, row_group_size=self.pending_rows)
             self.pending, self.pending_rows = [], 0
