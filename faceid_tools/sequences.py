@@ -1,25 +1,19 @@
 """Light-sequence inspection: properties that hold for any bytes, and decoded ones for FRSQ v1.
 
 :func:`properties` gives the ``seq_*`` call-log columns of one downloaded sequence (the client
-calls it for every download); :func:`find_duplicates` finds sequences returned more than once
-across a log, by their SHA-256.
+calls it for every download).  Sequences returned more than once across a log are
+:func:`faceid_tools.analysis.duplicate_sequences` (the rule: :mod:`faceid_tools.calllog.rules`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import sqlite3
 import zlib
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import seqformat
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def byte_entropy(data: bytes) -> float:
@@ -64,80 +58,3 @@ def properties(data: bytes, expected_md5: str | None) -> dict[str, Any]:
         seq_blinks=len(seq.blinks),
     )
     return props
-
-
-# --- duplicates across a log -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DuplicateGroup:
-    """Downloaded sequences with the same bytes (SHA-256): the calls that returned them."""
-
-    seq_sha256: str
-    count: int
-    call_ids: tuple[str, ...]
-    first_seen: str
-    last_seen: str
-
-
-def find_duplicates(
-    source: str | Path | sqlite3.Connection | pd.DataFrame, *, campaign_id: str | None = None
-) -> list[DuplicateGroup]:
-    """Every SHA-256 that more than one sequence download returned, most repeated first.
-
-    ``source`` is a call-log SQLite file, an open connection to one, or a DataFrame from
-    ``load_calls``.  Only ``DownloadSequence`` rows with bytes count; ``campaign_id`` narrows the
-    search to one campaign.
-    """
-    if isinstance(source, str | Path | sqlite3.Connection):
-        rows = _download_rows_sql(source, campaign_id)
-    else:
-        rows = _download_rows_frame(source, campaign_id)
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for sha, call_id, started_at in rows:
-        groups.setdefault(sha, []).append((str(started_at), str(call_id)))
-    out = []
-    for sha, seen in groups.items():
-        if len(seen) < 2:
-            continue
-        seen.sort()
-        out.append(
-            DuplicateGroup(sha, len(seen), tuple(c for _, c in seen), seen[0][0], seen[-1][0])
-        )
-    out.sort(key=lambda g: (-g.count, g.first_seen))
-    return out
-
-
-def _download_rows_sql(
-    source: str | Path | sqlite3.Connection, campaign_id: str | None
-) -> list[tuple[str, str, str]]:
-    sql = (
-        "SELECT seq_sha256, call_id, started_at FROM calls"
-        " WHERE action = 'DownloadSequence' AND seq_sha256 IS NOT NULL AND seq_sha256 != ''"
-    )
-    params: tuple[str, ...] = ()
-    if campaign_id is not None:
-        sql += " AND campaign_id = ?"
-        params = (campaign_id,)
-    if isinstance(source, sqlite3.Connection):
-        return list(source.execute(sql, params).fetchall())
-    if not Path(source).exists():
-        raise FileNotFoundError(f"no call log at {source}")
-    conn = sqlite3.connect(f"file:{Path(source).resolve()}?mode=ro", uri=True, timeout=30.0)
-    try:
-        return list(conn.execute(sql, params).fetchall())
-    finally:
-        conn.close()
-
-
-def _download_rows_frame(
-    frame: pd.DataFrame, campaign_id: str | None
-) -> list[tuple[str, str, str]]:
-    df = frame[(frame["action"] == "DownloadSequence") & frame["seq_sha256"].notna()]
-    df = df[df["seq_sha256"] != ""]
-    if campaign_id is not None:
-        df = df[df["campaign_id"] == campaign_id]
-    started = df["started_at"].map(
-        lambda t: t.isoformat(timespec="microseconds") if hasattr(t, "isoformat") else str(t)
-    )
-    return list(zip(df["seq_sha256"], df["call_id"], started, strict=True))

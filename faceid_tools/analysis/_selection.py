@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import COLUMN_NAMES
+from ..client.vocabulary import DOWNLOAD as DOWNLOAD
+from ..client.vocabulary import GENERATE as GRS
 
-GRS = "GenerateReflectSequence"
-DOWNLOAD = "DownloadSequence"
 #: Derived group keys: name -> bucket width in seconds (UTC, from ``started_at``).
 TIME_KEYS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 Attempts = Literal["all", "first"]

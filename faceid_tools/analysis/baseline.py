@@ -24,7 +24,7 @@ from scipy.stats import binom, norm
 
 from ._data import Per, Source, Window, check_keys, finish_keys, merge_null_safe, resolve, restrict
 from .errors import error_rates
-from .intervals import holm, newcombe_interval, quantile_ci_ranks_many, z_value
+from .intervals import holm, newcombe_at, newcombe_interval, quantile_ci_ranks_many, z_value
 from .latency import latency_summary
 from .sequences import duplicate_rate, integrity_rate
 
@@ -353,24 +353,8 @@ def _excludes_zero(k1: Any, n1: Any, k2: Any, n2: Any, z: np.ndarray) -> np.ndar
 
     The arithmetic of :func:`.intervals.newcombe_interval` with one ``z`` per element.
     """
-    (l1, u1), (l2, u2) = _wilson(k1, n1, z), _wilson(k2, n2, z)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = k1 / n1, k2 / n2
-    d = p1 - p2
-    lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    _, lo, hi = newcombe_at(k1, n1, k2, n2, z)
     return np.asarray((lo > 0) | (hi < 0))
-
-
-def _wilson(k: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        lo = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
-        hi = np.where(k == n, 1.0, np.clip(centre + half, 0, 1))
-    return lo, hi
 
 
 def _verdicts(table: pd.DataFrame, alpha: float, thresholds: Mapping[str, float]) -> list[str]:

@@ -15,21 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..client.vocabulary import METRIC_NAMES
 from ._data import resolve
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
 from .errors import error_rates
 from .review import worst_per_cell
 
 __all__ = ["METRIC_NAMES", "change_findings", "change_matrix", "describe_data"]
-
-#: How each metric is named in a sentence.
-METRIC_NAMES: dict[str, str] = {
-    "p50_latency_ms": "p50 latency",
-    "p95_latency_ms": "p95 latency",
-    "error_rate": "error rate",
-    "integrity_rate": "sequence integrity",
-    "duplicate_rate": "duplicate rate",
-}
 
 
 def describe_data(data: Any) -> str:

@@ -30,7 +30,7 @@ from ._data import (
     resolve,
     sort_values_of,
 )
-from .errors import outcome_counts, selection
+from .errors import failures, outcome_counts, selection
 from .intervals import (
     bonett_price_ranks_many,
     holm,
@@ -269,7 +269,7 @@ def compare_error_rates(
     keys = [*within_keys, between_key]
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
-    raw = raw.assign(_err=np.where(raw["outcome"].astype(object) != "ok", raw["count"], 0))
+    raw = raw.assign(_err=failures(raw["outcome"], raw["count"]))
     totals = (
         raw.groupby(keys, dropna=False, sort=False, observed=True)
         .agg(n=("count", "sum"), errors=("_err", "sum"))

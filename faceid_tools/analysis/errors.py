@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calllog.conventions import OK
 from ..calllog.schema import OUTCOME_CATEGORIES
 from ._data import (
     GRS,
@@ -50,17 +51,29 @@ def outcome_counts(
     return src.counts(sel, [*keys, "outcome"], value=value)
 
 
+def failures(outcome: pd.Series, count: pd.Series) -> np.ndarray:
+    """``count`` where ``outcome`` is a failure (anything but ``ok``), else 0: the one rule of
+    what an error is, for every rate of errors."""
+    return np.where(outcome.astype(object) != OK, count, 0)
+
+
 def rate_table(
-    totals: pd.DataFrame, keys: Sequence[str], confidence: float, *, k: str = "errors"
+    totals: pd.DataFrame,
+    keys: Sequence[str],
+    confidence: float,
+    *,
+    k: str = "errors",
+    name: str = "rate",
 ) -> pd.DataFrame:
-    """Add ``rate``, ``rate_lo``, ``rate_hi`` (Wilson) to a frame with ``n`` and ``k`` columns."""
+    """Add ``<name>``, ``<name>_lo``, ``<name>_hi`` (k / n with its Wilson interval; NaN where
+    n = 0) to a frame with ``n`` and ``k`` columns: the one definition of a rate shown."""
     n = totals["n"].to_numpy(dtype=float)
     hits = totals[k].to_numpy(dtype=float)
     lo, hi = wilson_interval(hits, n, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
-        totals["rate"] = np.where(n > 0, hits / n, np.nan)
-    totals["rate_lo"] = lo
-    totals["rate_hi"] = hi
+        totals[name] = np.where(n > 0, hits / n, np.nan)
+    totals[f"{name}_lo"] = lo
+    totals[f"{name}_hi"] = hi
     return totals
 
 
@@ -89,7 +102,7 @@ def error_rates(
 
 
 def _rates_from_outcomes(raw: pd.DataFrame, keys: Sequence[str], confidence: float) -> pd.DataFrame:
-    raw = raw.assign(_err=np.where(raw["outcome"].astype(object) != "ok", raw["count"], 0))
+    raw = raw.assign(_err=failures(raw["outcome"], raw["count"]))
     if keys:
         totals = (
             raw.groupby(list(keys), dropna=False, sort=False, observed=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calllog.conventions import OK
 from ._data import (
     GRS,
     TIME_KEYS,
@@ -29,8 +30,8 @@ from ._data import (
     merge_null_safe,
     resolve,
 )
-from .errors import outcome_counts, selection
-from .intervals import quantile_label, wilson_interval
+from .errors import failures, outcome_counts, rate_table, selection
+from .intervals import quantile_label
 from .latency import quantile_ranks
 
 __all__ = ["daily_summary", "hourly_series", "summary_table", "time_bucket", "time_series"]
@@ -59,10 +60,9 @@ def summary_table(
     else:
         raw = outcome_counts(src, keys, err_sel, value="latency_ms")
         stats = src.order_statistics(lat_sel, keys, "latency_ms", ranks)
-    outcome = raw["outcome"].astype(object)
     raw = raw.assign(
-        _err=np.where(outcome != "ok", raw["count"], 0),
-        _ok=np.where(outcome == "ok", raw["n_value"], 0),
+        _err=failures(raw["outcome"], raw["count"]),
+        _ok=np.where(raw["outcome"].astype(object) == OK, raw["n_value"], 0),
     )
     if keys:
         totals = (
@@ -82,7 +82,7 @@ def summary_table(
         merged = merged.drop(columns="n_ok_x").rename(columns={"n_ok_y": "n_ok"})
     merged["n_ok"] = merged["n_ok"].fillna(0)
     qcols = [c for q in quantiles for c in _qcols(q)]
-    out = _rates(merged, keys, confidence)
+    out = rate_table(merged, keys, confidence, name="error_rate")
     out = out.reindex(
         columns=[
             *keys,
@@ -114,16 +114,6 @@ def summary_table(
 def _qcols(q: float) -> tuple[str, str, str]:
     label = quantile_label(q)
     return label, f"{label}_lo", f"{label}_hi"
-
-
-def _rates(frame: pd.DataFrame, keys: Sequence[str], confidence: float) -> pd.DataFrame:
-    n = frame["n"].to_numpy(dtype=float)
-    k = frame["errors"].to_numpy(dtype=float)
-    lo, hi = wilson_interval(k, n, confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["error_rate"] = np.where(n > 0, k / n, np.nan)
-    frame["error_rate_lo"], frame["error_rate_hi"] = lo, hi
-    return frame
 
 
 def daily_summary(

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..client.vocabulary import GENERATE
 from ..ratelimit import RateLimiter, Slot
 from ..regions import QUOTAS
 
@@ -35,7 +36,7 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 #: The quota of GenerateReflectSequence, requests per second.
-QUOTA = QUOTAS["GenerateReflectSequence"]
+QUOTA = QUOTAS[GENERATE]
 #: Seconds the schedule adds to each window of ``quota + 1`` starts (jitter to the server).
 DEFAULT_JITTER_BUDGET = 0.017
 #: Seconds the gate adds to its window: the hard floor, a little under the schedule's.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..client.vocabulary import DEFAULT_LOG_PATH
 from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import positive_float, positive_int
 from .errors import BadInput
@@ -58,8 +59,8 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         default=None,
         help=(
-            "call log: a SQLite file or a Parquet dataset folder (default: data/calls.sqlite "
-            "when it exists, else the sample packaged with faceid-tools)"
+            "call log: a SQLite file or a Parquet dataset folder (default: "
+            f"{DEFAULT_LOG_PATH} when it exists, else the sample packaged with faceid-tools)"
         ),
     )
     parser.add_argument(

@@ -33,7 +33,7 @@ from ..credentials import Credential, resolve_credential
 from ..errors import IntegrityError, MissingFieldError, ValidationError
 from ..models import DeviceData, ReflectSequence, UploadUrl
 from ..ratelimit import RateLimiter
-from ..redact import strip_query
+from ..redact import install_http_log_filter, strip_query
 from ..regions import DEFAULT_ENDPOINT, REGIONS, regional_endpoint
 from ..retry import RetryPolicy
 from ..sequences import properties as sequence_properties
@@ -55,6 +55,8 @@ from .validate import (
 )
 
 __all__ = ["FaceIDClient"]
+
+install_http_log_filter()
 
 T = TypeVar("T")
 _USER_AGENT = f"faceid-tools/{__version__}"

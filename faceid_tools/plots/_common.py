@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..client.vocabulary import LEVEL_NAMES
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-_LEVEL_NAMES = {"1": "1 silent", "2": "2 blink", "3": "3 light", "4": "4 blink+light"}
+_LEVEL_NAMES = LEVEL_NAMES
 #: One colour per region on every figure (Okabe–Ito, safe for colour-vision deficiencies).
 REGION_COLOURS: dict[str, str] = {
     "ap-bangkok": "#E69F00",  # orange

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from ..client.vocabulary import LEVEL_NAMES
 from ._html import Cell, Html, coloured_matrix
 from .changes import CHANGE_COLOURS, change_matrix
 
@@ -44,7 +45,6 @@ PROPERTY_NAMES = {
     "seq_duration_ms": "Duration",
     "seq_blinks": "Blink cues",
 }
-LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
 #: Okabe–Ito colours (safe for every common colour-vision deficiency), text colour on each.
 VERDICT_COLOURS: dict[str, tuple[str, str]] = {
     "pass": ("#0072B2", "white"),  # blue

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.baseline import CHANGE_VERDICTS
-from ..analysis.baseline_review import METRIC_NAMES
+from ..client.vocabulary import LEVEL_NAMES, METRIC_NAMES
 from ._html import Cell, coloured_matrix
 
 __all__ = ["CHANGE_COLOURS", "change_matrix"]
@@ -21,7 +21,7 @@ CHANGE_COLOURS: dict[str, tuple[str, str]] = {
     "not enough data": ("#F0E442", "#222222"),  # yellow
     "no evidence of change": ("#E6E6E6", "#222222"),  # light grey
 }
-_LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
+_LEVEL_NAMES = LEVEL_NAMES
 
 
 def change_matrix(
