@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from ..errors import MissingInputError
 from ._duck import DuckSource, ParquetDataset
 from ._engine import Engine
 from ._frame import PandasSource, as_float
@@ -118,7 +119,7 @@ def resolve(data: Any) -> Source:
         from ..calllog.load import load_calls
 
         return PandasSource(load_calls(path))
-    raise FileNotFoundError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
+    raise MissingInputError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
 
 
 def restrict(data: Any, window: Window) -> Source:

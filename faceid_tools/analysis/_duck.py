@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from ..errors import InputError, MissingInputError
 from . import _duck_order, _duck_properties, _duck_summary
 from ._engine import (
     FIRST_SEEN_ORDER,
@@ -62,7 +63,7 @@ class DuckSource(Engine):
         self.dataset = dataset
         self.files = dataset.files()
         if not self.files:
-            raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+            raise MissingInputError(f"no Parquet files in the dataset {dataset.path}")
         self._scan: list[Path] | None = None  # the files queries read, when not all
         footers = _Footers.read(self.files)
         self.file_rows = footers.rows
@@ -150,7 +151,7 @@ class DuckSource(Engine):
             needed.add("day" if key == "day" and self.day_partitioned else "started_at")
         missing = needed - self.columns
         if missing:
-            raise ValueError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
+            raise InputError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
         cols = ", ".join(self._col_sql(c) for c in sorted(needed))
         sql = f"SELECT {cols} FROM {self.table_sql}"
         conds = []

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom, norm
 
+from ..errors import InputError
 from ._data import Per, Source, Window, check_keys, finish_keys, merge_null_safe, resolve, restrict
 from .errors import error_rates
 from .intervals import holm, newcombe_at, newcombe_interval, quantile_ci_ranks_many, z_value
@@ -93,12 +94,12 @@ def window(
     """
     lo, hi = _instant(start, "start"), _instant(end, "end")
     if lo is not None and hi is not None and not lo < hi:
-        raise ValueError(f"end must be after start, got start={lo.isoformat()}, end={hi}")
+        raise InputError(f"end must be after start, got start={lo.isoformat()}, end={hi}")
     campaigns: tuple[str, ...] | None = None
     if campaign is not None:
         campaigns = (campaign,) if isinstance(campaign, str) else tuple(campaign)
         if not campaigns or not all(isinstance(c, str) and c for c in campaigns):
-            raise ValueError(f"campaign must be a campaign_id or a list of them, got {campaign!r}")
+            raise InputError(f"campaign must be a campaign_id or a list of them, got {campaign!r}")
     return restrict(data, Window(lo, hi, campaigns))
 
 
@@ -108,9 +109,9 @@ def _instant(value: datetime | str | None, name: str) -> pd.Timestamp | None:
     try:
         t = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise ValueError(f"{name}: not an ISO-8601 date/time: {value!r}") from None
+        raise InputError(f"{name}: not an ISO-8601 date/time: {value!r}") from None
     if t is pd.NaT:
-        raise ValueError(f"{name}: not an ISO-8601 date/time: {value!r}")
+        raise InputError(f"{name}: not an ISO-8601 date/time: {value!r}")
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
@@ -156,7 +157,7 @@ def compare_to_baseline(
     z = z_value(confidence)
     thresholds = _min_change(min_change)
     if per not in ("call", "attempt"):
-        raise ValueError(f"per must be 'call' or 'attempt', got {per!r}")
+        raise InputError(f"per must be 'call' or 'attempt', got {per!r}")
     same = data is baseline
     cur, base = resolve(data), resolve(baseline)
     same = same or cur is base
@@ -197,9 +198,9 @@ def _min_change(min_change: Mapping[str, float] | None) -> dict[str, float]:
     out = dict.fromkeys(METRICS, 0.0)
     for metric, value in (min_change or {}).items():
         if metric not in HIGHER_IS_WORSE:
-            raise ValueError(f"min_change: unknown metric {metric!r}; use {', '.join(METRICS)}")
+            raise InputError(f"min_change: unknown metric {metric!r}; use {', '.join(METRICS)}")
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ValueError(f"min_change[{metric!r}]: must be a number >= 0, got {value!r}")
+            raise InputError(f"min_change[{metric!r}]: must be a number >= 0, got {value!r}")
         out[metric] = float(value)
     return out
 
@@ -233,12 +234,12 @@ def _check_sides(now: pd.DataFrame, then: pd.DataFrame, keys: list[str]) -> None
     """Bad input: a side without any call, or groups that share no value of some key."""
     for name, frame in (("data", now), ("baseline", then)):
         if not (frame["metric"] == "error_rate").any():
-            raise ValueError(f"{name}: no GenerateReflectSequence calls to compare")
+            raise InputError(f"{name}: no GenerateReflectSequence calls to compare")
     for key in keys:
         a = {v for v in now[key] if v is not None and v == v}
         b = {v for v in then[key] if v is not None and v == v}
         if a and b and not a & b:
-            raise ValueError(
+            raise InputError(
                 f"by: no {key} in common between data ({_few(a)}) and baseline ({_few(b)}); "
                 f"drop {key!r} from by or pick a baseline with the same {key} values"
             )

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import InputError
 from ._data import (
     GRS,
     Attempts,
@@ -49,7 +50,7 @@ Family = Literal["all", "within"]
 
 def _check(between: str, within: Within, family: str) -> tuple[list[str], str]:
     if family not in ("all", "within"):
-        raise ValueError(f"family must be 'all' or 'within', got {family!r}")
+        raise InputError(f"family must be 'all' or 'within', got {family!r}")
     inner = [] if within is None else [within] if isinstance(within, str) else list(within)
     keys = check_keys((*inner, between))
     return list(keys[:-1]), keys[-1]

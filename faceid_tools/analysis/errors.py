@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..calllog.conventions import OK
 from ..calllog.schema import OUTCOME_CATEGORIES
+from ..errors import InputError
 from ._data import (
     GRS,
     Attempts,
@@ -29,11 +30,11 @@ __all__ = ["error_codes", "error_rates", "outcome_breakdown"]
 def selection(per: Per, action: str | None, attempts: Attempts = "all") -> Selection:
     """Rows an error count looks at: every attempt, or each call's final attempt."""
     if per not in ("attempt", "call"):
-        raise ValueError(f"per must be 'attempt' or 'call', got {per!r}")
+        raise InputError(f"per must be 'attempt' or 'call', got {per!r}")
     if attempts not in ("all", "first"):
-        raise ValueError(f"attempts must be 'all' or 'first', got {attempts!r}")
+        raise InputError(f"attempts must be 'all' or 'first', got {attempts!r}")
     if per == "call" and attempts == "first":
-        raise ValueError(
+        raise InputError(
             "per='call' looks at each call's final attempt; attempts='first' contradicts it"
         )
     return Selection(
@@ -135,7 +136,7 @@ def error_codes(
     """
     keys = check_keys(by)
     if "error_code" in keys:
-        raise ValueError("error_code is the breakdown already; leave it out of `by`")
+        raise InputError("error_code is the breakdown already; leave it out of `by`")
     src = resolve(data)
     raw = src.counts(selection(per, action, attempts), [*keys, "outcome", "error_code"])
     outcome = raw["outcome"].astype(object)
@@ -179,7 +180,7 @@ def outcome_breakdown(
     """
     keys = check_keys(by)
     if "outcome" in keys:
-        raise ValueError("outcome is the breakdown already; leave it out of `by`")
+        raise InputError("outcome is the breakdown already; leave it out of `by`")
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
     group_keys = list(keys)

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom, norm
 
+from ..errors import InputError
+
 __all__ = [
     "bonett_price_ranks",
     "bonett_price_ranks_many",
@@ -55,12 +57,12 @@ def z_value(confidence: float) -> float:
 
 def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
 
 
 def _check_q(q: float) -> Fraction:
     if not 0 < q < 1:
-        raise ValueError(f"quantile must be in (0, 1), got {q!r}")
+        raise InputError(f"quantile must be in (0, 1), got {q!r}")
     # repr() gives the shortest decimal that round-trips, so 0.95 is exactly 95/100 here.
     return Fraction(repr(float(q)))
 

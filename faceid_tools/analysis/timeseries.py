@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.conventions import OK
+from ..errors import InputError
 from ._data import (
     GRS,
     TIME_KEYS,
@@ -179,7 +180,7 @@ def time_series(
     src = resolve(data)
     bucket = bucket or time_bucket(src)
     if bucket not in _FREQ:
-        raise ValueError(f"bucket must be one of {', '.join(_FREQ)}, got {bucket!r}")
+        raise InputError(f"bucket must be one of {', '.join(_FREQ)}, got {bucket!r}")
     keys = [k for k in check_keys(by) if k not in TIME_KEYS]
     out = summary_table(
         src,

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import CallLogError
+from ..errors import CallLogError, MissingInputError
 from .migrations import user_version
 from .rules import final_outcome_counts
 
@@ -51,7 +51,7 @@ def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -
     """Summarise the log at ``path`` (read only; nothing is created or migrated)."""
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"no call log at {file}")
+        raise MissingInputError(f"no call log at {file}")
     try:
         conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
         try:

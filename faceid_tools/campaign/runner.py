@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..calllog.conventions import plan_call_id
-from ..errors import APIError, FaceIDError, IntegrityError
+from ..errors import APIError, FaceIDError, InputError, IntegrityError
 from ..regions import REGIONS
 from . import device as device_mod
 from .clients import Clients, resolve_target
@@ -64,7 +64,7 @@ def margins(margin: float | None) -> dict[str, float]:
     if margin is None:
         return {}
     if not (isinstance(margin, int | float) and 0 <= margin < 1):
-        raise ValueError(f"margin must be in [0, 1) seconds, got {margin!r}")
+        raise InputError(f"margin must be in [0, 1) seconds, got {margin!r}")
     return {"jitter_budget": float(margin), "gate_budget": max(0.0, margin - 0.003)}
 
 
@@ -224,9 +224,9 @@ def run_campaign(
     enough for ``timeout``).
     """
     if resume and not campaign_id:
-        raise ValueError("resume needs the campaign_id to resume")
+        raise InputError("resume needs the campaign_id to resume")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        raise InputError(f"retries must be an int >= 0, got {retries!r}")
     pacing = Pacing.for_rate(rate, quota=quota, **margins(margin))
     target = resolve_target(client_or_endpoint, credential=credential, log=log)
     with CampaignStore(target.log_path) as store:
@@ -236,7 +236,7 @@ def run_campaign(
             if record.retries != retries:
                 logger.info("resuming with the campaign's own retries=%d", record.retries)
             if device_data is None and record.device_data == "given":
-                raise ValueError(
+                raise InputError(
                     f"campaign {campaign_id} was run with given device data; pass device_data again"
                 )
             if device_data is not None:

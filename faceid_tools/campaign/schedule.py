@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..client.vocabulary import GENERATE
+from ..errors import InputError
 from ..ratelimit import RateLimiter, Slot
 from ..regions import QUOTAS
 
@@ -82,9 +83,9 @@ class Pacing:
             )
             or not rate > 0
         ):
-            raise ValueError(f"rate must be a positive number of calls per second, got {rate!r}")
+            raise InputError(f"rate must be a positive number of calls per second, got {rate!r}")
         if not (quota > 0 and window > 0 and 0 <= gate_budget <= jitter_budget):
-            raise ValueError("need quota, window > 0 and 0 <= gate_budget <= jitter_budget")
+            raise InputError("need quota, window > 0 and 0 <= gate_budget <= jitter_budget")
         capacity = max(1, math.floor(quota * window))
         if rate > capacity / window:
             logger.warning("rate %.3g/s is above the quota of %g/s; held to the quota", rate, quota)
@@ -126,9 +127,9 @@ class PacingGate(RateLimiter):
         record: list[float] | None = None,
     ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+            raise InputError(f"capacity must be a positive int, got {capacity!r}")
         if not (math.isfinite(window) and window > 0 and 0 <= min_gap <= window):
-            raise ValueError("need window > 0 and 0 <= min_gap <= window")
+            raise InputError("need window > 0 and 0 <= min_gap <= window")
         super().__init__(capacity, window, clock=clock, sleep=sleep)
         self.min_gap = float(min_gap)
         self._last = -math.inf

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import FaceIDError
+from ..errors import FaceIDError, InputError
 from .plan import Plan
 
 SCHEMA_SQL: tuple[str, ...] = (
@@ -211,7 +211,7 @@ class CampaignStore:
         created, regions, levels, per_cell, seed, sha, retries, device_data, endpoint = row
         plan = Plan(tuple(json.loads(regions)), tuple(json.loads(levels)), per_cell, seed)
         if plan.fingerprint() != sha:
-            raise ValueError(
+            raise InputError(
                 f"campaign {campaign_id!r}: the rebuilt plan differs from the stored one"
             )
         return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint)
@@ -281,7 +281,7 @@ class CampaignStore:
     ) -> None:
         """Mark a plan call finished (after its last exchange is logged)."""
         if status not in CALL_STATUSES:
-            raise ValueError(f"unknown call status {status!r}")
+            raise InputError(f"unknown call status {status!r}")
         with self._tx() as c:
             c.execute(
                 "INSERT OR IGNORE INTO campaign_calls VALUES (?,?,?,?,?,?,?,?,?)",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client.vocabulary import DEFAULT_LOG_PATH
+from ..errors import MissingInputError
 from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import positive_float, positive_int
 from .errors import BadInput
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     notebooks = choose_notebooks(args.notebooks)
     data = choose_data(args.data)
     if not data.path.exists():  # before any other line, so bad input stays one line
-        raise FileNotFoundError(f"call log not found: {data.path}")
+        raise MissingInputError(f"call log not found: {data.path}")
     if args.baseline is not None and not Path(args.baseline).exists():
         raise BadInput("--baseline", f"no call log or dataset at {args.baseline}")
     print(f"notebooks: {notebooks.origin}", file=sys.stderr)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .. import signing
 from ..credentials import Credential
+from ..errors import InputError
 from ..regions import SERVICE, is_loopback_host
 from . import exceptions as exc
 
@@ -63,7 +64,7 @@ class KeyRing:
         for cred in credentials:
             self._keys[cred.secret_id] = KeyEntry(cred.secret_id, cred.secret_key, cred.token)
         if not self._keys:
-            raise ValueError("the emulator needs at least one credential")
+            raise InputError("the emulator needs at least one credential")
 
     def get(self, secret_id: str) -> KeyEntry | None:
         return self._keys.get(secret_id)

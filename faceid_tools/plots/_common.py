@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..client.vocabulary import LEVEL_NAMES
+from ..errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -67,9 +68,9 @@ def _result(obj: Any, kind: str | Sequence[str], compute: Any) -> pd.DataFrame:
         if made_by in kinds:
             return obj
         if made_by is not None:
-            raise ValueError(f"expected a result of {' or '.join(kinds)}, got one of {made_by}")
+            raise InputError(f"expected a result of {' or '.join(kinds)}, got one of {made_by}")
         if not {"action", "outcome"} <= set(obj.columns):
-            raise ValueError(
+            raise InputError(
                 f"expected call-log data or a result of {' or '.join(kinds)}; "
                 f"got a DataFrame with columns {list(obj.columns)[:8]}"
             )
