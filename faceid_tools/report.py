@@ -39,8 +39,8 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
 
 from . import packaged
+from .client.redact import redact_text
 from .errors import FaceIDError, InputError, MissingInputError
-from .redact import redact_text
 from .report_defaults import (
     DEFAULT_CELL_TIMEOUT,
     INJECTED_TAG,

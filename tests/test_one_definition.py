@@ -28,8 +28,8 @@ from faceid_tools.calllog.rules import RepeatedSequences
 from faceid_tools.campaign.summary import Summary
 from faceid_tools.campaign.summary import summarize as campaign_summary
 from faceid_tools.cli import main
+from faceid_tools.client.regions import is_loopback_endpoint, is_loopback_host
 from faceid_tools.client.vocabulary import DOWNLOAD, GENERATE
-from faceid_tools.regions import is_loopback_endpoint, is_loopback_host
 from faceid_tools.simulate import simulate
 
 CAMPAIGN = "one-definition"

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..client.regions import is_loopback_endpoint
 from ..packaged import sample_version
-from ..regions import is_loopback_endpoint
 from ._data import DOWNLOAD, GRS, Selection, resolve, sort_values_of
 from .timeseries import summary_table
 

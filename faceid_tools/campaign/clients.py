@@ -23,8 +23,8 @@ from requests.adapters import HTTPAdapter
 from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..calllog.store import CallLog
 from ..client import FaceIDClient
+from ..client.regions import DEFAULT_ENDPOINT
 from ..errors import InputError
-from ..regions import DEFAULT_ENDPOINT
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..client.redact import strip_query
+from ..client.regions import cos_region_of
+from ..client.retry import is_retryable
 from ..errors import FaceIDError, InputError
-from ..redact import strip_query
-from ..regions import cos_region_of
-from ..retry import is_retryable
 
 logger = logging.getLogger(__name__)
 

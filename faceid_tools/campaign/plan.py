@@ -19,8 +19,8 @@ from functools import cached_property
 from typing import Any
 
 from ..calllog.conventions import plan_call_id, plan_index
+from ..client.regions import REGIONS, SECURITY_LEVELS
 from ..errors import InputError
-from ..regions import REGIONS, SECURITY_LEVELS
 
 
 @dataclass(frozen=True)

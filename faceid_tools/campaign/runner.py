@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ..calllog.conventions import plan_call_id
+from ..client.regions import REGIONS
 from ..errors import APIError, FaceIDError, InputError, IntegrityError
-from ..regions import REGIONS
 from . import device as device_mod
 from .clients import Clients, resolve_target
 from .interrupt import StopControl, sigint_stops

@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..client.ratelimit import RateLimiter, Slot
+from ..client.regions import QUOTAS
 from ..client.vocabulary import GENERATE
 from ..errors import InputError
-from ..ratelimit import RateLimiter, Slot
-from ..regions import QUOTAS
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def pool_size(rate: float, horizon_s: float, *, floor: int = 4, cap: int = 256) 
 class PacingGate(RateLimiter):
     """At most ``capacity`` starts in any ``window`` seconds, and none closer than ``min_gap``.
 
-    A :class:`~faceid_tools.ratelimit.RateLimiter` (the client's ``rate_limiter``), shareable
+    A :class:`~faceid_tools.client.ratelimit.RateLimiter` (the client's ``rate_limiter``), shareable
     between the per-region clients, as the quota is per SecretId and action across regions.
     Waiting callers are released one at a time; each rule is checked against ``clock`` at the
     moment of release, and that release instant is the one the client logs as ``started_at``.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..calllog.conventions import DEFAULT_LOG_PATH
-from ..regions import REGIONS, SECURITY_LEVELS
+from ..client.regions import REGIONS, SECURITY_LEVELS
 from ._options import (
     add_profile_option,
     non_negative_int,

@@ -16,7 +16,7 @@ the method returns or raises (:mod:`.attempts`).  The answer is parsed strictly
 object, a missing ``Response`` or a missing field each raise their own
 :class:`~faceid_tools.errors.BadResponseError` subclass; an ``Error`` envelope raises the
 narrowest :class:`~faceid_tools.errors.APIError`.  Retries follow
-:class:`~faceid_tools.retry.RetryPolicy`.  The client is safe to share between threads.  Secrets
+:class:`~faceid_tools.client.retry.RetryPolicy`.  The client is safe to share between threads.  Secrets
 (the key, the token, signatures, presigned queries) never reach the log, a log line, an
 exception or a ``repr``.
 """

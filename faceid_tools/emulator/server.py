@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..credentials import Credential
+from ..client.credentials import Credential
+from ..client.regions import is_loopback_host
 from ..errors import InputError, ResourceError
-from ..regions import is_loopback_host
 from . import control, cosroutes, proxy
 from . import exceptions as exc
 from .auth import KeyRing

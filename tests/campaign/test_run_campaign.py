@@ -20,9 +20,9 @@ from faceid_tools.campaign import CampaignResult, Plan, run_campaign
 from faceid_tools.campaign.store import CampaignExistsError, CampaignStore, UnknownCampaignError
 from faceid_tools.campaign.summary import max_starts_in_window, parse_time
 from faceid_tools.client import FaceIDClient
+from faceid_tools.client.regions import REGIONS, cos_region_of
 from faceid_tools.emulator.profile import Profile
 from faceid_tools.emulator.server import Emulator
-from faceid_tools.regions import REGIONS, cos_region_of
 
 FAST = {"rate": 100.0, "quota": 100.0, "progress": False}  # for emulators with quota=False
 GRS = "GenerateReflectSequence"

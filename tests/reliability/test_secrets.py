@@ -33,7 +33,7 @@ from faceid_tools.calllog.load import load_calls
 from faceid_tools.campaign import run_campaign
 from faceid_tools.cli import main as cli_main
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import DEMO_CREDENTIAL, DEMO_SESSION_CREDENTIAL, Emulator
 from faceid_tools.errors import FaceIDError
 from faceid_tools.report import list_notebooks, render_reports

@@ -26,8 +26,8 @@ import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .calllog.conventions import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_RETRIES, backoff_ceiling
-from .errors import (
+from ..calllog.conventions import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_RETRIES, backoff_ceiling
+from ..errors import (
     APIError,
     HTTPStatusError,
     InputError,

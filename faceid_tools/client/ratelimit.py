@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["RateLimiter", "Slot"]
 

@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from typing import Any
 
-from . import seqformat
+from .. import seqformat
 
 
 def byte_entropy(data: bytes) -> float:

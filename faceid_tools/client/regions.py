@@ -6,16 +6,16 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .client.vocabulary import (
+from .vocabulary import (
     API_VERSION as API_VERSION,
 )
-from .client.vocabulary import (
+from .vocabulary import (
     CREATE_UPLOAD_URL,
     GENERATE,
     LEVEL_MEANINGS,
     SERVICE,
 )
-from .client.vocabulary import (
+from .vocabulary import (
     DEFAULT_SECURITY_LEVEL as DEFAULT_SECURITY_LEVEL,
 )
 
