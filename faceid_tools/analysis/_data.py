@@ -39,9 +39,6 @@ import pandas as pd
 
 from ..calllog.schema import CATEGORIES
 from ..errors import MissingInputError
-from ._duck import DuckSource, ParquetDataset
-from ._engine import Engine
-from ._frame import PandasSource, as_float
 from ._inputs import UnsupportedDataError, unsupported
 from ._selection import (
     DOWNLOAD,
@@ -54,6 +51,9 @@ from ._selection import (
     check_keys,
     merge_null_safe,
 )
+from .engines.base import Engine
+from .engines.duckdb.source import DuckSource, ParquetDataset
+from .engines.pandas import PandasSource, as_float
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def resolve(data: Any) -> Source:
         path = Path(data.path)  # a CallLog
     if path is None:
         if _is_spark_frame(data):
-            from ._spark import SparkSource
+            from .engines.spark import SparkSource
 
             return SparkSource(data)
         raise unsupported(data)

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import _engine
 from ._data import GRS, Attempts, Selection, check_keys, finish_keys, resolve
+from .engines import base as _engine
 from .intervals import quantile_ci_ranks_many, quantile_label, quantile_ranks_many
 
 __all__ = [

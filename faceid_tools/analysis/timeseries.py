@@ -7,7 +7,7 @@ Columns of every table here: the keys, then ``n`` (attempts, or calls with ``per
 On a Parquet dataset, :func:`daily_summary` reads the files once: DuckDB returns each selected
 row as a packed integer group code and its latency, a batch of days at a time, and the counts
 (attempts, errors, successful latencies per region × level × day) and the order statistics every
-cell needs are finished from those (see ``analysis._duck_summary``).
+cell needs are finished from those (see ``analysis.engines.duckdb.daily``).
 """
 
 from __future__ import annotations

@@ -14,18 +14,20 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES
-from ..errors import InputError, MissingInputError
-from . import _duck_order, _duck_properties, _duck_summary
-from ._engine import (
+from ....calllog.schema import CATEGORIES
+from ....errors import InputError, MissingInputError
+from ..._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from ..base import (
     FIRST_SEEN_ORDER,
     Engine,
     RankFn,
     u_from_rank_sums,
 )
-from ._footers import _day_partitioned as _day_partitioned
-from ._footers import _Footers
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from . import daily as _duck_summary
+from . import order as _duck_order
+from . import properties as _duck_properties
+from .footers import _day_partitioned as _day_partitioned
+from .footers import _Footers
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class ParquetDataset:
 
     def files(self) -> list[Path]:
         """The committed Parquet files (never a part an interrupted export left behind)."""
-        from ..calllog.parquet import dataset_files
+        from ....calllog.parquet import dataset_files
 
         return dataset_files(self.path)
 
