@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from faceid_tools.report import PARAMETERS_TAG, declared_parameters, execute_notebook
+from faceid_tools.report.notebooks import PARAMETERS_TAG, declared_parameters, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "faceid_tools" / "notebooks"

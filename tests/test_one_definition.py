@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceid_tools import analysis, present
+from faceid_tools import analysis
 from faceid_tools.analysis.intervals import (
     newcombe_at,
     newcombe_interval,
@@ -30,6 +30,7 @@ from faceid_tools.campaign.summary import summarize as campaign_summary
 from faceid_tools.cli import main
 from faceid_tools.client.regions import is_loopback_endpoint, is_loopback_host
 from faceid_tools.client.vocabulary import DOWNLOAD, GENERATE
+from faceid_tools.report import present
 from faceid_tools.simulate import simulate
 
 CAMPAIGN = "one-definition"

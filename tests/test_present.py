@@ -7,8 +7,9 @@ import re
 
 import pandas as pd
 
-from faceid_tools import analysis, present
+from faceid_tools import analysis
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report import present
 from tests.analysis._logs import draw_log
 
 

@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "calls",
     "export",
     "report",
+    "demo",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..client.vocabulary import DEFAULT_LOG_PATH
 from ..errors import MissingInputError
-from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
+from ..report.defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import positive_float, positive_int
 from .errors import BadInput
 
@@ -131,7 +131,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import check_kernel, render_reports  # Jupyter loads only when reports are made
+    from ..report.notebooks import (  # Jupyter loads only when reports are made
+        check_kernel,
+        render_reports,
+    )
 
     if args.kernel is not None:
         try:

@@ -239,7 +239,7 @@ def test_probe_command_collects_what_the_open_cells_need(frame: pd.DataFrame) ->
 
 
 def test_the_shipped_sample_decides_every_objective_somewhere() -> None:
-    from faceid_tools.report_defaults import default_data
+    from faceid_tools.report.defaults import default_data
 
     out = slo_verdicts(default_data())  # the default objectives, untouched
     decided = out[out["verdict"].astype(str) != "not enough data"]

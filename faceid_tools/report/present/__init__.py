@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..client.vocabulary import LEVEL_NAMES
+from ...client.vocabulary import LEVEL_NAMES
 from ._html import Cell, Html, coloured_matrix
 from .changes import CHANGE_COLOURS, change_matrix
 

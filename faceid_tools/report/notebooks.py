@@ -38,10 +38,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
 
-from . import packaged
-from .client.redact import redact_text
-from .errors import FaceIDError, InputError, MissingInputError
-from .report_defaults import (
+from .. import packaged
+from ..client.redact import redact_text
+from ..errors import FaceIDError, InputError, MissingInputError
+from .defaults import (
     DEFAULT_CELL_TIMEOUT,
     INJECTED_TAG,
     PARAMETERS_TAG,
@@ -49,7 +49,7 @@ from .report_defaults import (
     default_jobs,
     default_notebooks_dir,
 )
-from .report_html import render_html
+from .html import render_html
 
 log = logging.getLogger(__name__)
 
