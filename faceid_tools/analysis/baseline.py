@@ -24,7 +24,7 @@ from scipy.stats import binom, norm
 
 from ..errors import InputError
 from ._data import Per, Source, Window, check_keys, finish_keys, merge_null_safe, resolve, restrict
-from .errors import error_rates
+from .error_rates import error_rates
 from .intervals import holm, newcombe_at, newcombe_interval, quantile_ci_ranks_many, z_value
 from .latency import latency_summary
 from .sequences import duplicate_rate, integrity_rate

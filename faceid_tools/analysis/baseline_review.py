@@ -19,7 +19,7 @@ from ..client.vocabulary import METRIC_NAMES
 from ..errors import InputError
 from ._data import resolve
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
-from .errors import error_rates
+from .error_rates import error_rates
 from .review import worst_per_cell
 
 __all__ = ["METRIC_NAMES", "change_findings", "change_matrix", "describe_data"]

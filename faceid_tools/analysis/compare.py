@@ -31,7 +31,7 @@ from ._data import (
     resolve,
     sort_values_of,
 )
-from .errors import failures, outcome_counts, selection
+from .error_rates import failures, outcome_counts, selection
 from .intervals import (
     bonett_price_ranks_many,
     holm,

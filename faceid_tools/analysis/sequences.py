@@ -24,7 +24,7 @@ from ._data import (
     finish_keys,
     resolve,
 )
-from .errors import rate_table
+from .error_rates import rate_table
 from .intervals import quantile_label
 from .latency import QuantileRanks
 

@@ -31,7 +31,7 @@ from ._data import (
     merge_null_safe,
     resolve,
 )
-from .errors import failures, outcome_counts, rate_table, selection
+from .error_rates import failures, outcome_counts, rate_table, selection
 from .intervals import quantile_label
 from .latency import quantile_ranks
 

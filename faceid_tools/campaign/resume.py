@@ -24,7 +24,7 @@ from ..calllog.conventions import DOWNLOAD, GENERATE, plan_index
 from ..client.retry import RETRYABLE_HTTP_STATUSES
 from ..errors import is_retryable_code
 from .plan import Plan, PlanEntry
-from .store import has_table
+from .records import has_table
 
 GRS = GENERATE
 #: Outcomes the client retries whatever the code (transport failures).

@@ -35,9 +35,9 @@ from .clients import Clients, resolve_target
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
+from .records import CampaignRecord, CampaignStore, utc_now
 from .resume import completed_indices, pending
 from .schedule import QUOTA, Pacing, pool_size, run_schedule
-from .store import CampaignRecord, CampaignStore, utc_now
 from .summary import Summary, summarize
 
 logger = logging.getLogger(__name__)

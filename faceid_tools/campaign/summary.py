@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from ..calllog.rules import RepeatedSequences, final_outcome_counts
+from .records import has_table
 from .resume import DOWNLOAD, GRS
-from .store import has_table
 
 
 def parse_time(text: str) -> float:

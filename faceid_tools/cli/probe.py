@@ -16,7 +16,7 @@ from ._options import (
     positive_float,
     positive_int,
 )
-from .errors import BadInput
+from .exit_codes import BadInput
 
 DEFAULT_LOG = str(DEFAULT_LOG_PATH)
 

@@ -13,7 +13,7 @@ from ..client.vocabulary import DEFAULT_LOG_PATH
 from ..errors import MissingInputError
 from ..report.defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import positive_float, positive_int
-from .errors import BadInput
+from .exit_codes import BadInput
 
 
 def _ms(text: str) -> float:

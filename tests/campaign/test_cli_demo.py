@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from faceid_tools.campaign import Plan
-from faceid_tools.campaign.store import CampaignStore
+from faceid_tools.campaign.records import CampaignStore
 from faceid_tools.cli import probe
 from faceid_tools.emulator.server import Emulator
 

@@ -17,7 +17,7 @@ import pytest
 from faceid_tools.analysis import duplicate_rate, window
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.campaign import CampaignResult, Plan, run_campaign
-from faceid_tools.campaign.store import CampaignExistsError, CampaignStore, UnknownCampaignError
+from faceid_tools.campaign.records import CampaignExistsError, CampaignStore, UnknownCampaignError
 from faceid_tools.campaign.summary import max_starts_in_window, parse_time
 from faceid_tools.client import FaceIDClient
 from faceid_tools.client.regions import REGIONS, cos_region_of

@@ -180,7 +180,7 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
 
 
 def test_the_map_of_bad_input_holds_only_the_packages_errors() -> None:
-    from faceid_tools.cli import errors as cli_errors
+    from faceid_tools.cli import exit_codes as cli_errors
     from faceid_tools.errors import FaceIDError
 
     cli_errors.exit_code(FaceIDError("fill the map"))
@@ -191,7 +191,7 @@ def test_the_map_of_bad_input_holds_only_the_packages_errors() -> None:
 def test_bad_input_the_package_finds_is_its_own_error(tmp_path: Path) -> None:
     """A missing call log, a bad window: InputError (still a ValueError / FileNotFoundError)."""
     from faceid_tools import analysis
-    from faceid_tools.calllog.summary import summarize
+    from faceid_tools.calllog.overview import summarize
     from faceid_tools.errors import InputError, MissingInputError
 
     with pytest.raises(MissingInputError) as missing:
@@ -215,7 +215,7 @@ def test_an_unexpected_exception_is_an_internal_error(
 ) -> None:
     """Not one of the package's errors: exit 1, one line that says it is an internal error, names
     the exception and says how to see the traceback -- never "bad input" (exit 2)."""
-    from faceid_tools.cli.errors import explain
+    from faceid_tools.cli.exit_codes import explain
 
     assert explain("calls", exc, verbose=0) == code
     lines = capsys.readouterr().err.strip().splitlines()
@@ -229,7 +229,7 @@ def test_a_bug_in_a_command_exits_1_with_a_pointer_to_the_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A ValueError from a bug inside the package (not bad input) through the real entry point."""
-    from faceid_tools.calllog import summary
+    from faceid_tools.calllog import overview as summary
 
     log = tmp_path / "calls.sqlite"
     simulate(3, log, seed=1)

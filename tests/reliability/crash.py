@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faceid_tools.campaign.store import CampaignStore
+from faceid_tools.campaign.records import CampaignStore
 from faceid_tools.client.regions import REGIONS
 from faceid_tools.client.retry import RETRYABLE_HTTP_STATUSES
 from faceid_tools.emulator.profile import Profile

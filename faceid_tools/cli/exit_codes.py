@@ -61,7 +61,7 @@ def _bad_input_classes() -> tuple[type[BaseException], ...]:
     # imported here so that building the parser stays light (profile pulls in scipy)
     from ..calllog.export import ExportError
     from ..calllog.parquet import ParquetDatasetError
-    from ..campaign.store import CampaignExistsError, UnknownCampaignError
+    from ..campaign.records import CampaignExistsError, UnknownCampaignError
     from ..emulator.profile import ProfileError
     from ..seqformat import SequenceFormatError
 
