@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system-deps
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m faceid_tools.demo
+	$(BIN)/python -m faceid_tools demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

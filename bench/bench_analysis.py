@@ -51,8 +51,8 @@ class Dataset:
 
 def calls_for_rows(rows: int) -> int:
     """Calls to simulate so that the log has about ``rows`` rows (attempts + downloads)."""
+    from faceid_tools.client.regions import REGIONS
     from faceid_tools.emulator.profile import Profile
-    from faceid_tools.regions import REGIONS
 
     profile = Profile.default()
     ok = 1 - sum(profile.error_rate(r) for r in REGIONS) / len(REGIONS)

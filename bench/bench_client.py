@@ -103,7 +103,7 @@ def _variants(endpoint: str, log_path: Path) -> dict[str, Callable[[], object]]:
 
     from faceid_tools.calllog.store import CallLog
     from faceid_tools.client import FaceIDClient
-    from faceid_tools.credentials import Credential
+    from faceid_tools.client.credentials import Credential
 
     cred = Credential(SECRET_ID, SECRET_KEY)
     body = json.dumps(

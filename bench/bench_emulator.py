@@ -36,8 +36,8 @@ from pathlib import Path
 import requests
 
 from bench._harness import Row
-from faceid_tools import signing
-from faceid_tools.credentials import Credential
+from faceid_tools.client import signing
+from faceid_tools.client.credentials import Credential
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = "emulator"

@@ -1,4 +1,4 @@
-"""A prototype Ibis engine, enough of :class:`faceid_tools.analysis._engine.Engine` to run
+"""A prototype Ibis engine, enough of :class:`faceid_tools.analysis.engines.base.Engine` to run
 ``daily_summary`` (and ``summary_table``/``latency_summary`` without call-level selections).
 
 Measured against the shipped DuckDB engine in ``bench_analysis`` when ``ibis-framework`` is
@@ -15,8 +15,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from faceid_tools.analysis._engine import Engine, RankFn
 from faceid_tools.analysis._selection import TIME_KEYS, Selection, merge_null_safe
+from faceid_tools.analysis.engines.base import Engine, RankFn
 from faceid_tools.calllog.schema import CATEGORIES
 
 

@@ -19,7 +19,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "FaceIDClient": "faceid_tools.client",
-    "Credential": "faceid_tools.credentials",
+    "Credential": "faceid_tools.client.credentials",
     "CallLog": "faceid_tools.calllog.store",
     "load_calls": "faceid_tools.calllog.load",
     "Emulator": "faceid_tools.emulator.server",
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .calllog.store import CallLog
     from .campaign import run_campaign
     from .client import FaceIDClient
-    from .credentials import Credential
+    from .client.credentials import Credential
     from .emulator.server import Emulator
 
 

@@ -4,7 +4,8 @@ Every error the toolkit raises for its users derives from :class:`FaceIDError` (
 ``faceid_tools.FaceIDError``), which carries ``code``, ``message`` and ``request_id`` (``None``
 where the service gave none).  The classes outside this module (``ExportError``,
 ``ParquetDatasetError``, ``SchemaTooNewError``, ``CampaignExistsError``, ``UnknownCampaignError``,
-``ProfileError``, ``SequenceFormatError``, ``NotebookError``) derive from it too; the emulator's
+``ProfileError``, ``SequenceFormatError``, ``NotebookError``) derive from it too; bad input the
+package finds is an :class:`InputError` (a missing file a :class:`MissingInputError`); the emulator's
 service-error classes, which model the service's answers, stay apart.  Errors inherit twice
 where a builtin fits, so ``except ValueError`` / ``except TimeoutError`` / ``except
 ConnectionError`` work as well as the narrow classes.  No message ever contains a secret.
@@ -52,6 +53,21 @@ class ValidationError(FaceIDError, ValueError):
         super().__init__(f"{field}: {rule}{shown}")
         self.field = field
         self.rule = rule
+
+
+class InputError(FaceIDError, ValueError):
+    """An argument or input the caller gave breaks a rule (a file, a folder, an option value, a
+    window, ...); the message names it and the rule.  Also a ``ValueError``."""
+
+
+class MissingInputError(InputError, FileNotFoundError):
+    """A file or folder the caller named does not exist or holds nothing usable.  Also a
+    ``FileNotFoundError``."""
+
+
+class ResourceError(FaceIDError, OSError):
+    """The machine refused what the work needs (a port to bind, a folder to write); the input was
+    fine.  Also an ``OSError``."""
 
 
 class CredentialError(FaceIDError, LookupError):

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 def matrix_view(log: str | Path, *, intervals: str = "anytime") -> Any:
     """The coloured verdict matrix of the log at ``log`` (HTML for a notebook)."""
-    from . import analysis, present
+    from . import analysis
+    from .report import present
 
     verdicts = analysis.slo_verdicts(log, intervals=intervals)
     return present.matrix(analysis.cell_decisions(verdicts))

@@ -23,6 +23,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ._version import __version__
+from .errors import InputError, MissingInputError, ResourceError
 
 __all__ = [
     "NOTEBOOK_NAMES",
@@ -86,7 +87,7 @@ def notebooks_dir() -> Path:
     ``notebooks/``)."""
     folder = _notebooks()
     if not isinstance(folder, Path):  # a zip import: the notebooks are not files on disk
-        raise FileNotFoundError("faceid-tools is installed as a zip; its notebooks are not files")
+        raise MissingInputError("faceid-tools is installed as a zip; its notebooks are not files")
     return folder
 
 
@@ -101,7 +102,7 @@ def is_packaged_notebook(path: str | os.PathLike[str]) -> bool:
 def notebook_text(name: str) -> str:
     """The text of one packaged notebook (``name`` as in :data:`NOTEBOOK_NAMES`)."""
     if name not in NOTEBOOK_NAMES:
-        raise ValueError(f"notebook {name!r}: not one of {', '.join(NOTEBOOK_NAMES)}")
+        raise InputError(f"notebook {name!r}: not one of {', '.join(NOTEBOOK_NAMES)}")
     return (_notebooks() / name).read_text("utf-8")
 
 
@@ -164,4 +165,4 @@ def sample_path() -> Path:
             continue
         log.info("sample call log decompressed to %s", target)
         return target
-    raise OSError("cannot write the sample call log to the cache or the temporary folder")
+    raise ResourceError("cannot write the sample call log to the cache or the temporary folder")

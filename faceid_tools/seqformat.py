@@ -25,7 +25,7 @@ import secrets
 import struct
 from dataclasses import dataclass
 
-from .errors import FaceIDError
+from .errors import FaceIDError, InputError
 
 MAGIC = b"FRSQ"
 VERSION = 1
@@ -135,7 +135,7 @@ def _randint(lo: int, hi: int) -> int:
 def generate(security_level: int) -> LightSequence:
     """A fresh sequence for ``security_level`` drawn from the OS CSPRNG."""
     if security_level not in (1, 2, 3, 4):
-        raise ValueError(f"security_level must be 1..4, got {security_level!r}")
+        raise InputError(f"security_level must be 1..4, got {security_level!r}")
     frames: list[Frame] = []
     if security_level in LIGHT_LEVELS:
         previous = None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import __version__, packaged
 from .calllog.store import DEFAULT_PATH
+from .errors import InputError
 
 __all__ = ["MANIFEST", "InitResult", "WrittenFile", "init_folder"]
 
@@ -161,7 +162,7 @@ def init_folder(folder: str | os.PathLike[str] = ".", *, force: bool = False) ->
     """
     root = Path(folder)
     if root.exists() and not root.is_dir():
-        raise NotADirectoryError(f"{folder}: exists and is not a folder")
+        raise InputError(f"{folder}: exists and is not a folder")
     root.mkdir(parents=True, exist_ok=True)
     result = InitResult(root)
     recorded = _read_manifest(root)

@@ -66,3 +66,48 @@ def test_faceid_error_is_importable_from_the_top() -> None:
 
     assert faceid_tools.FaceIDError.__module__ == "faceid_tools.errors"
     assert "FaceIDError" in faceid_tools.__all__
+
+
+def _room(module: str, room: str) -> bool:
+    return module == room or module.startswith(room + ".")
+
+
+def test_the_numbers_never_import_the_pages_and_the_wire_neither() -> None:
+    """analysis/ returns frames (no HTML, no page code); client/ needs neither numbers nor pages."""
+    edges = graph()
+    wrong = sorted(
+        f"{src} -> {dst}"
+        for src, targets in edges.items()
+        for dst in targets
+        if (_room(src, "faceid_tools.analysis") and _room(dst, "faceid_tools.report"))
+        or (
+            _room(src, "faceid_tools.client")
+            and (_room(dst, "faceid_tools.analysis") or _room(dst, "faceid_tools.report"))
+        )
+    )
+    assert wrong == []
+
+
+def test_only_the_data_module_reaches_a_backend() -> None:
+    """Metrics reach an engine through ``analysis.source()`` / ``resolve()`` (``_data.py``); the
+    shared base is open to all, a backend only to ``_data.py`` and the engines themselves."""
+    engines = "faceid_tools.analysis.engines"
+    allowed = {"faceid_tools.analysis._data", f"{engines}.base", engines}
+    wrong = sorted(
+        f"{src} -> {dst}"
+        for src, targets in graph().items()
+        for dst in targets
+        if _room(dst, engines)
+        and dst not in allowed
+        and not _room(src, engines)
+        and src != "faceid_tools.analysis._data"
+    )
+    assert wrong == []
+
+
+def test_names_a_reader_would_confuse_appear_once() -> None:
+    """One ``errors.py`` (the exception tree), one ``summary.py``, one ``store.py``, one
+    ``models.py``, one ``frame.py`` in the package."""
+    names = [p.name for p in (ROOT / "faceid_tools").rglob("*.py")]
+    for name in ("errors.py", "summary.py", "store.py", "models.py", "frame.py"):
+        assert names.count(name) <= 1, name

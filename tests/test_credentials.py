@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential, resolve_credential
+from faceid_tools.client.credentials import Credential, resolve_credential
 from faceid_tools.errors import CredentialError, FaceIDError
 
 KEY = "kEy0123456789secretSECRET"

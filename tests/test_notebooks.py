@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from faceid_tools.report import PARAMETERS_TAG, declared_parameters, execute_notebook
+from faceid_tools.report.notebooks import PARAMETERS_TAG, declared_parameters, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -153,12 +153,12 @@ def test_notebooks_use_only_public_names(stem: str) -> None:
     private name (``_x``), no submodule reached through a package."""
     import faceid_tools.analysis
     import faceid_tools.plots
-    import faceid_tools.present
+    import faceid_tools.report.present
 
     public = {
         "analysis": set(faceid_tools.analysis.__all__),
         "plots": set(faceid_tools.plots.__all__),
-        "present": set(faceid_tools.present.__all__),
+        "present": set(faceid_tools.report.present.__all__),
     }
     code = "\n".join(c.source for c in _read(stem).cells if c.cell_type == "code")
     for node in ast.walk(ast.parse(code)):

@@ -13,8 +13,8 @@ import pytest
 
 from faceid_tools import __version__, packaged
 from faceid_tools.cli import main
-from faceid_tools.report import render_reports
-from faceid_tools.report_defaults import choose_data, choose_notebooks
+from faceid_tools.report.defaults import choose_data, choose_notebooks
+from faceid_tools.report.notebooks import render_reports
 from faceid_tools.workspace import MANIFEST, init_folder
 
 ROOT = Path(__file__).resolve().parents[1]

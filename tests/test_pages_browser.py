@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from faceid_tools.packaged import sample_path  # the shipped sample, whatever the folder holds
-from faceid_tools.report import render_reports
+from faceid_tools.report.notebooks import render_reports
 
 PAGES = ("01-latency", "02-errors", "03-sequences", "04-product-review")
 FORBIDDEN = ("NaN", "None", "<NA>", "nan%", "[?", "?]")

@@ -10,8 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from faceid_tools import analysis, present
+from faceid_tools import analysis
 from faceid_tools.plots import REGION_COLOURS, latency_vs_baseline
+from faceid_tools.report import present
 from faceid_tools.simulate import simulate
 
 

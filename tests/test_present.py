@@ -8,8 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from faceid_tools import analysis, present
+from faceid_tools import analysis
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report import present
 from tests.analysis._logs import draw_log
 
 
@@ -65,7 +66,7 @@ def _cell_html(html: str, row: str, column: int) -> str:
 def test_on_the_sample_a_cell_shows_its_own_verdict_not_a_pooled_one() -> None:
     """ap-bangkok level 4's p95 is 837 ms (690–889) on the sample: undecided in the cell, even
     though all calls pooled pass it."""
-    from faceid_tools.report_defaults import default_data
+    from faceid_tools.report.defaults import default_data
 
     verdicts = analysis.slo_verdicts(default_data())
     html = str(present.matrix(analysis.cell_decisions(verdicts)))

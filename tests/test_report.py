@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from faceid_tools.cli import main
-from faceid_tools.report import (
+from faceid_tools.report.notebooks import (
     INJECTED_TAG,
     NotebookError,
     declared_parameters,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from faceid_tools.report_progress import NotebookProgress, on_terminal
+from faceid_tools.report.progress import NotebookProgress, on_terminal
 
 
 def _notebooks(folder: Path) -> Path:

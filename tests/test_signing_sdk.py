@@ -22,8 +22,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.faceid.v20180301.faceid_client import FaceidClient
 
-from faceid_tools import signing
-from faceid_tools.client import FaceIDClient
+from faceid_tools.client import FaceIDClient, signing
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer
 
 ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from faceid_tools import signing
+from faceid_tools.client import signing
 
 PAYLOAD = (
     b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}'

@@ -65,7 +65,7 @@ from .baseline import compare_to_baseline, window
 from .baseline_review import change_findings, change_matrix, describe_data
 from .compare import compare_error_rates, compare_latency
 from .decisions import ProbePlan, cell_decisions, key_rows, probe_plan
-from .errors import error_codes, error_rates, outcome_breakdown
+from .error_rates import error_codes, error_rates, outcome_breakdown
 from .findings import top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
 from .provenance import Provenance, provenance

@@ -39,9 +39,7 @@ import pandas as pd
 
 from ..calllog.conventions import missing_name
 from ..calllog.schema import CATEGORIES
-from ._duck import DuckSource, ParquetDataset
-from ._engine import Engine
-from ._frame import PandasSource, as_float
+from ..errors import MissingInputError
 from ._inputs import UnsupportedDataError, unsupported
 from ._selection import (
     DOWNLOAD,
@@ -54,6 +52,9 @@ from ._selection import (
     check_keys,
     merge_null_safe,
 )
+from .engines.base import Engine
+from .engines.duckdb.source import DuckSource, ParquetDataset
+from .engines.pandas import PandasSource, as_float
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def resolve(data: Any) -> Source:
         path = Path(data.path)  # a CallLog
     if path is None:
         if _is_spark_frame(data):
-            from ._spark import SparkSource
+            from .engines.spark import SparkSource
 
             return SparkSource(data)
         raise unsupported(data)
@@ -122,7 +123,7 @@ def resolve(data: Any) -> Source:
         from ..calllog.load import load_calls
 
         return PandasSource(load_calls(path))
-    raise FileNotFoundError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
+    raise MissingInputError(f"no call log at {path} (expected a SQLite file or a Parquet folder)")
 
 
 def restrict(data: Any, window: Window) -> Source:

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ..calllog.schema import COLUMN_NAMES
+from ..client.vocabulary import DOWNLOAD as DOWNLOAD
+from ..client.vocabulary import GENERATE as GRS
+from ..errors import InputError
 
-GRS = "GenerateReflectSequence"
-DOWNLOAD = "DownloadSequence"
 #: Derived group keys: name -> bucket width in seconds (UTC, from ``started_at``).
 TIME_KEYS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 Attempts = Literal["all", "first"]
@@ -71,11 +72,11 @@ def check_keys(by: str | Sequence[str] | None) -> tuple[str, ...]:
     for key in keys:
         if key not in COLUMN_NAMES and key not in TIME_KEYS:
             valid = ", ".join([*COLUMN_NAMES, *TIME_KEYS])
-            raise ValueError(
+            raise InputError(
                 f"unknown group key {key!r}; use a call-log column or minute/hour/day: {valid}"
             )
     if len(set(keys)) != len(keys):
-        raise ValueError(f"group keys repeat: {keys}")
+        raise InputError(f"group keys repeat: {keys}")
     return keys
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom, norm
 
+from ..errors import InputError
 from ._data import (
     Per,
     Source,
@@ -33,8 +34,8 @@ from ._data import (
     restrict,
     sort_values_of,
 )
-from .errors import error_rates
-from .intervals import holm, newcombe_interval, quantile_ci_ranks_many, z_value
+from .error_rates import error_rates
+from .intervals import holm, newcombe_at, newcombe_interval, quantile_ci_ranks_many, z_value
 from .latency import latency_summary
 from .sequences import duplicate_rate, integrity_rate
 
@@ -103,12 +104,12 @@ def window(
     """
     lo, hi = _instant(start, "start"), _instant(end, "end")
     if lo is not None and hi is not None and not lo < hi:
-        raise ValueError(f"end must be after start, got start={lo.isoformat()}, end={hi}")
+        raise InputError(f"end must be after start, got start={lo.isoformat()}, end={hi}")
     campaigns: tuple[str, ...] | None = None
     if campaign is not None:
         campaigns = (campaign,) if isinstance(campaign, str) else tuple(campaign)
         if not campaigns or not all(isinstance(c, str) and c for c in campaigns):
-            raise ValueError(f"campaign must be a campaign_id or a list of them, got {campaign!r}")
+            raise InputError(f"campaign must be a campaign_id or a list of them, got {campaign!r}")
     return restrict(data, Window(lo, hi, campaigns))
 
 
@@ -118,9 +119,9 @@ def _instant(value: datetime | str | None, name: str) -> pd.Timestamp | None:
     try:
         t = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise ValueError(f"{name}: not an ISO-8601 date/time: {value!r}") from None
+        raise InputError(f"{name}: not an ISO-8601 date/time: {value!r}") from None
     if t is pd.NaT:
-        raise ValueError(f"{name}: not an ISO-8601 date/time: {value!r}")
+        raise InputError(f"{name}: not an ISO-8601 date/time: {value!r}")
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
@@ -166,7 +167,7 @@ def compare_to_baseline(
     z = z_value(confidence)
     thresholds = _min_change(min_change)
     if per not in ("call", "attempt"):
-        raise ValueError(f"per must be 'call' or 'attempt', got {per!r}")
+        raise InputError(f"per must be 'call' or 'attempt', got {per!r}")
     same = data is baseline
     cur, base = resolve(data), resolve(baseline)
     same = same or cur is base
@@ -207,9 +208,9 @@ def _min_change(min_change: Mapping[str, float] | None) -> dict[str, float]:
     out = dict.fromkeys(METRICS, 0.0)
     for metric, value in (min_change or {}).items():
         if metric not in HIGHER_IS_WORSE:
-            raise ValueError(f"min_change: unknown metric {metric!r}; use {', '.join(METRICS)}")
+            raise InputError(f"min_change: unknown metric {metric!r}; use {', '.join(METRICS)}")
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ValueError(f"min_change[{metric!r}]: must be a number >= 0, got {value!r}")
+            raise InputError(f"min_change[{metric!r}]: must be a number >= 0, got {value!r}")
         out[metric] = float(value)
     return out
 
@@ -243,12 +244,12 @@ def _check_sides(now: pd.DataFrame, then: pd.DataFrame, keys: list[str]) -> None
     """Bad input: a side without any call, or groups that share no value of some key."""
     for name, frame in (("data", now), ("baseline", then)):
         if not (frame["metric"] == "error_rate").any():
-            raise ValueError(f"{name}: no GenerateReflectSequence calls to compare")
+            raise InputError(f"{name}: no GenerateReflectSequence calls to compare")
     for key in keys:
         a = set(sort_values_of(key, now[key], missing=True))
         b = set(sort_values_of(key, then[key], missing=True))
         if a and b and not a & b:
-            raise ValueError(
+            raise InputError(
                 f"by: no {key} in common between data ({_few(a)}) and baseline ({_few(b)}); "
                 f"drop {key!r} from by or pick a baseline with the same {key} values"
             )
@@ -363,24 +364,8 @@ def _excludes_zero(k1: Any, n1: Any, k2: Any, n2: Any, z: np.ndarray) -> np.ndar
 
     The arithmetic of :func:`.intervals.newcombe_interval` with one ``z`` per element.
     """
-    (l1, u1), (l2, u2) = _wilson(k1, n1, z), _wilson(k2, n2, z)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = k1 / n1, k2 / n2
-    d = p1 - p2
-    lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    _, lo, hi = newcombe_at(k1, n1, k2, n2, z)
     return np.asarray((lo > 0) | (hi < 0))
-
-
-def _wilson(k: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        lo = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
-        hi = np.where(k == n, 1.0, np.clip(centre + half, 0, 1))
-    return lo, hi
 
 
 def _verdicts(table: pd.DataFrame, alpha: float, thresholds: Mapping[str, float]) -> list[str]:

@@ -15,21 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..client.vocabulary import METRIC_NAMES
+from ..errors import InputError
 from ._data import missing_name, resolve, sort_values_of
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
-from .errors import error_rates
+from .error_rates import error_rates
 from .review import worst_per_cell
 
 __all__ = ["METRIC_NAMES", "change_findings", "change_matrix", "describe_data"]
-
-#: How each metric is named in a sentence.
-METRIC_NAMES: dict[str, str] = {
-    "p50_latency_ms": "p50 latency",
-    "p95_latency_ms": "p95 latency",
-    "error_rate": "error rate",
-    "integrity_rate": "sequence integrity",
-    "duplicate_rate": "duplicate rate",
-}
 
 
 def describe_data(data: Any) -> str:
@@ -69,12 +62,12 @@ def change_matrix(
     _check_table(changes)
     for key in (rows, columns):
         if key not in changes.columns:
-            raise ValueError(
+            raise InputError(
                 f"{key!r} is not a group key of this comparison ({changes.attrs['by']})"
             )
     frame = changes if metric is None else changes[changes["metric"] == metric]
     if frame.empty:
-        raise ValueError(f"metric: no rows for {metric!r}; use one of {sorted(HIGHER_IS_WORSE)}")
+        raise InputError(f"metric: no rows for {metric!r}; use one of {sorted(HIGHER_IS_WORSE)}")
     # CHANGE_VERDICTS lists the most alarming first
     return worst_per_cell(frame, CHANGE_VERDICTS[::-1], rows=rows, columns=columns)
 
@@ -112,7 +105,7 @@ def change_findings(changes: pd.DataFrame, *, limit: int | None = 10) -> list[st
 def _check_table(changes: pd.DataFrame) -> None:
     made_by = changes.attrs.get("analysis")
     if made_by != "compare_to_baseline" or not {"metric", "verdict"} <= set(changes.columns):
-        raise ValueError("changes: expected the result of analysis.compare_to_baseline")
+        raise InputError("changes: expected the result of analysis.compare_to_baseline")
 
 
 def _cell(rec: dict[str, Any], keys: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import InputError
 from ._data import (
     GRS,
     Attempts,
@@ -36,7 +37,7 @@ from ._data import (
     resolve,
     sort_values_of,
 )
-from .errors import outcome_counts, selection
+from .error_rates import failures, outcome_counts, selection
 from .intervals import (
     bonett_price_ranks_many,
     holm,
@@ -55,7 +56,7 @@ Family = Literal["all", "within"]
 
 def _check(between: str, within: Within, family: str) -> tuple[list[str], str]:
     if family not in ("all", "within"):
-        raise ValueError(f"family must be 'all' or 'within', got {family!r}")
+        raise InputError(f"family must be 'all' or 'within', got {family!r}")
     inner = [] if within is None else [within] if isinstance(within, str) else list(within)
     keys = check_keys((*inner, between))
     return list(keys[:-1]), keys[-1]
@@ -314,7 +315,7 @@ def compare_error_rates(
     keys = [*within_keys, between_key]
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
-    raw = raw.assign(_err=np.where(raw["outcome"].astype(object) != "ok", raw["count"], 0))
+    raw = raw.assign(_err=failures(raw["outcome"], raw["count"]))
     totals = (
         raw.groupby(keys, dropna=False, sort=False, observed=True)
         .agg(n=("count", "sum"), errors=("_err", "sum"))

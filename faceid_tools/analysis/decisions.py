@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..client.vocabulary import METRIC_NAMES
 from ._data import sort_values_of
 from .review import FAIL, PASS, UNDECIDED, VERDICTS, finest
 
@@ -20,11 +21,7 @@ __all__ = ["OBJECTIVE_NAMES", "ProbePlan", "cell_decisions", "key_rows", "probe_
 
 
 #: Short names of the objectives, as the pages print them.
-OBJECTIVE_NAMES = {
-    "p95_latency_ms": "p95 latency",
-    "error_rate": "error rate",
-    "integrity_rate": "integrity",
-}
+OBJECTIVE_NAMES = {m: METRIC_NAMES[m] for m in ("p95_latency_ms", "error_rate", "integrity_rate")}
 
 
 def cell_decisions(

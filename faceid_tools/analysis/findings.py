@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..client.vocabulary import metric_name
 from ._data import Per, resolve
 from .compare import compare_error_rates, compare_latency
 from .review import FAIL, PASS, SLO, UNDECIDED, slo_verdicts
@@ -44,9 +45,9 @@ _TIER_DIFFERENCE = 2000  # significant differences between regions / levels
 _TIER_UNDECIDED = 1000  # cells without the data for a verdict
 
 _METRIC_TEXT = {
-    "p95_latency_ms": ("p95 latency", _ms),
-    "error_rate": ("Error rate", _pct),
-    "integrity_rate": ("Sequence integrity", _pct),
+    "p95_latency_ms": (metric_name("p95_latency_ms"), _ms),
+    "error_rate": (metric_name("error_rate", capital=True), _pct),
+    "integrity_rate": (metric_name("integrity_rate", capital=True), _pct),
 }
 
 

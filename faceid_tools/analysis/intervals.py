@@ -27,12 +27,15 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom, norm
 
+from ..errors import InputError
+
 __all__ = [
     "bonett_price_ranks",
     "bonett_price_ranks_many",
     "holm",
     "mann_whitney_pvalue",
     "median_difference_interval",
+    "newcombe_at",
     "newcombe_interval",
     "quantile_ci_coverage",
     "quantile_ci_ranks",
@@ -40,6 +43,7 @@ __all__ = [
     "quantile_label",
     "quantile_rank",
     "quantile_ranks_many",
+    "wilson_at",
     "wilson_interval",
     "z_value",
 ]
@@ -53,12 +57,12 @@ def z_value(confidence: float) -> float:
 
 def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
 
 
 def _check_q(q: float) -> Fraction:
     if not 0 < q < 1:
-        raise ValueError(f"quantile must be in (0, 1), got {q!r}")
+        raise InputError(f"quantile must be in (0, 1), got {q!r}")
     # repr() gives the shortest decimal that round-trips, so 0.95 is exactly 95/100 here.
     return Fraction(repr(float(q)))
 
@@ -170,9 +174,15 @@ def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[np.ndarra
     """Wilson score interval for k successes in n trials (arrays broadcast; NaN where n = 0).
 
     Equal to ``scipy.stats.binomtest(k, n).proportion_ci(confidence, method="wilson")``,
-    vectorised for thousands of groups.
+    vectorised for thousands of groups.  The package's one Wilson interval: every rate shown
+    (pages, CLI, baseline tests) comes from here or from :func:`wilson_at`.
     """
-    z = z_value(confidence)
+    return wilson_at(k, n, z_value(confidence))
+
+
+def wilson_at(k: Any, n: Any, z: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` at the normal value ``z`` (an array broadcasts with k and n)."""
+    z = np.asarray(z, dtype=float)
     k_arr = np.asarray(k, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -190,11 +200,18 @@ def newcombe_interval(
     k1: Any, n1: Any, k2: Any, n2: Any, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Newcombe's hybrid score interval for ``p1 − p2`` (method 10).  Returns ``(diff, lo, hi)``."""
+    return newcombe_at(k1, n1, k2, n2, z_value(confidence))
+
+
+def newcombe_at(
+    k1: Any, n1: Any, k2: Any, n2: Any, z: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`newcombe_interval` at the normal value ``z`` (an array broadcasts with the counts)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = np.asarray(k1, float) / np.asarray(n1, float)
         p2 = np.asarray(k2, float) / np.asarray(n2, float)
-    l1, u1 = wilson_interval(k1, n1, confidence)
-    l2, u2 = wilson_interval(k2, n2, confidence)
+    l1, u1 = wilson_at(k1, n1, z)
+    l2, u2 = wilson_at(k2, n2, z)
     diff = p1 - p2
     lo = diff - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     hi = diff + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _engine
+from ..errors import InputError
 from ._data import GRS, Attempts, Selection, check_keys, finish_keys, resolve
+from .engines import base as _engine
 from .intervals import quantile_ci_ranks_many, quantile_label, quantile_ranks_many
 
 __all__ = [
@@ -73,7 +74,7 @@ def quantile_ranks(quantiles: Sequence[float], confidence: float) -> _engine.Ran
 
 def _selection(action: str | None, outcome: str | None, attempts: Attempts) -> Selection:
     if attempts not in ("all", "first"):
-        raise ValueError(f"attempts must be 'all' or 'first', got {attempts!r}")
+        raise InputError(f"attempts must be 'all' or 'first', got {attempts!r}")
     return Selection(action=action, outcome=outcome, first_attempt=attempts == "first")
 
 
@@ -158,7 +159,7 @@ def latency_ecdf(
     minimum and maximum.
     """
     if points < 2:
-        raise ValueError(f"points must be at least 2, got {points}")
+        raise InputError(f"points must be at least 2, got {points}")
     keys = check_keys(by)
     src = resolve(data)
 

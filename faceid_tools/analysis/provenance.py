@@ -7,7 +7,6 @@ the tables below them use: *calls* are logical GenerateReflectSequence calls (re
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..client.regions import is_loopback_endpoint
 from ..packaged import sample_version
-from ._data import GRS, Selection, is_missing, resolve, sort_values_of
+from ._data import DOWNLOAD, GRS, Selection, is_missing, resolve, sort_values_of
 from .timeseries import summary_table
 
 __all__ = ["Provenance", "provenance"]
@@ -99,16 +99,6 @@ def _data_name(data: Any) -> str:
     return "a call-log DataFrame"
 
 
-def _is_loopback(endpoint: str) -> bool:
-    host = endpoint.rsplit(":", 1)[0].strip("[]") if endpoint.count(":") <= 1 else endpoint
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _campaign_retries(path: Path) -> int | None:
     """The retries of the log's campaigns (their largest), from a SQLite log's ``campaigns``."""
     try:
@@ -147,7 +137,7 @@ def provenance(data: Any, source: Any = None) -> Provenance:
     last = pd.Timestamp(int(stamps.max()) * 60, unit="s", tz="UTC") if len(stamps) else None
     calls = summary_table(src, None, quantiles=(0.5,), per="call")
     attempts = summary_table(src, None, quantiles=(0.5,), per="attempt")
-    downloads = src.counts(Selection(action="DownloadSequence"), [])
+    downloads = src.counts(Selection(action=DOWNLOAD), [])
     sim = groups.groupby("simulated", dropna=False)["count"].sum()
     sim_rows = int(
         sum(c for v, c in sim.items() if not is_missing(v) and str(v) in ("1", "1.0", "True"))
@@ -160,7 +150,7 @@ def provenance(data: Any, source: Any = None) -> Provenance:
     else:
         simulated = f"partly: {sim_rows:,} of {total:,} attempts simulated"
     endpoints = {str(v) for v in groups["endpoint"].astype(object) if not is_missing(v)}
-    local = {e for e in endpoints if _is_loopback(e)}
+    local = {e for e in endpoints if is_loopback_endpoint(e)}
     if sim_rows == total and total:
         service = "emulator behaviour profile, simulated: no request reached any service"
     elif not endpoints:

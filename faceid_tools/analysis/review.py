@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..calllog.schema import CATEGORIES
+from ..errors import InputError
 from . import anytime
 from ._data import Per, check_keys, finish_keys, merge_null_safe, resolve, sort_values_of
 from .intervals import wilson_interval
@@ -335,7 +336,7 @@ def verdict_matrix(
     frame = finest(verdicts)
     frame = frame if metric is None else frame[frame["metric"] == metric]
     if frame.empty:
-        raise ValueError(f"no verdicts for metric {metric!r}")
+        raise InputError(f"no verdicts for metric {metric!r}")
     return worst_per_cell(frame, VERDICTS, rows=rows, columns=columns)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import seqformat
+from ..errors import InputError
 from ._data import (
     DOWNLOAD,
     Selection,
@@ -23,7 +24,7 @@ from ._data import (
     finish_keys,
     resolve,
 )
-from .errors import rate_table
+from .error_rates import rate_table
 from .intervals import quantile_label
 from .latency import QuantileRanks
 
@@ -148,7 +149,7 @@ def sequence_properties(
     keys = check_keys(by)
     unknown = set(properties) - set(PROPERTY_UNITS)
     if unknown:
-        raise ValueError(f"unknown sequence properties {sorted(unknown)}; known: {SEQ_PROPERTIES}")
+        raise InputError(f"unknown sequence properties {sorted(unknown)}; known: {SEQ_PROPERTIES}")
     src = resolve(data)
     labels = [(quantile_label(q), float(q)) for q in quantiles]
     ranks = QuantileRanks(quantiles, confidence, extra={"min": 1, "max": -1})
@@ -186,9 +187,9 @@ def property_histogram(
     """
     keys = check_keys(by)
     if prop not in PROPERTY_UNITS:
-        raise ValueError(f"unknown sequence property {prop!r}; known: {SEQ_PROPERTIES}")
+        raise InputError(f"unknown sequence property {prop!r}; known: {SEQ_PROPERTIES}")
     if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins}")
+        raise InputError(f"bins must be at least 1, got {bins}")
     src = resolve(data)
     sel = _selection(keys, not_null=(prop,))
     ext = src.sums(sel, [], [prop])

@@ -7,7 +7,7 @@ Columns of every table here: the keys, then ``n`` (attempts, or calls with ``per
 On a Parquet dataset, :func:`daily_summary` reads the files once: DuckDB returns each selected
 row as a packed integer group code and its latency, a batch of days at a time, and the counts
 (attempts, errors, successful latencies per region × level × day) and the order statistics every
-cell needs are finished from those (see ``analysis._duck_summary``).
+cell needs are finished from those (see ``analysis.engines.duckdb.daily``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calllog.conventions import OK
+from ..errors import InputError
 from ._data import (
     GRS,
     TIME_KEYS,
@@ -29,8 +31,8 @@ from ._data import (
     merge_null_safe,
     resolve,
 )
-from .errors import outcome_counts, selection
-from .intervals import quantile_label, wilson_interval
+from .error_rates import failures, outcome_counts, rate_table, selection
+from .intervals import quantile_label
 from .latency import quantile_ranks
 
 __all__ = ["daily_summary", "hourly_series", "summary_table", "time_bucket", "time_series"]
@@ -59,10 +61,9 @@ def summary_table(
     else:
         raw = outcome_counts(src, keys, err_sel, value="latency_ms")
         stats = src.order_statistics(lat_sel, keys, "latency_ms", ranks)
-    outcome = raw["outcome"].astype(object)
     raw = raw.assign(
-        _err=np.where(outcome != "ok", raw["count"], 0),
-        _ok=np.where(outcome == "ok", raw["n_value"], 0),
+        _err=failures(raw["outcome"], raw["count"]),
+        _ok=np.where(raw["outcome"].astype(object) == OK, raw["n_value"], 0),
     )
     if keys:
         totals = (
@@ -82,7 +83,7 @@ def summary_table(
         merged = merged.drop(columns="n_ok_x").rename(columns={"n_ok_y": "n_ok"})
     merged["n_ok"] = merged["n_ok"].fillna(0)
     qcols = [c for q in quantiles for c in _qcols(q)]
-    out = _rates(merged, keys, confidence)
+    out = rate_table(merged, keys, confidence, name="error_rate")
     out = out.reindex(
         columns=[
             *keys,
@@ -114,16 +115,6 @@ def summary_table(
 def _qcols(q: float) -> tuple[str, str, str]:
     label = quantile_label(q)
     return label, f"{label}_lo", f"{label}_hi"
-
-
-def _rates(frame: pd.DataFrame, keys: Sequence[str], confidence: float) -> pd.DataFrame:
-    n = frame["n"].to_numpy(dtype=float)
-    k = frame["errors"].to_numpy(dtype=float)
-    lo, hi = wilson_interval(k, n, confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["error_rate"] = np.where(n > 0, k / n, np.nan)
-    frame["error_rate_lo"], frame["error_rate_hi"] = lo, hi
-    return frame
 
 
 def daily_summary(
@@ -189,7 +180,7 @@ def time_series(
     src = resolve(data)
     bucket = bucket or time_bucket(src)
     if bucket not in _FREQ:
-        raise ValueError(f"bucket must be one of {', '.join(_FREQ)}, got {bucket!r}")
+        raise InputError(f"bucket must be one of {', '.join(_FREQ)}, got {bucket!r}")
     keys = [k for k in check_keys(by) if k not in TIME_KEYS]
     out = summary_table(
         src,

@@ -1,8 +1,8 @@
 """What a call-log row says, written once for every writer: the client, the campaign runner and
 ``simulate``.
 
-* the default log file (:data:`DEFAULT_LOG_PATH`, relative to the working directory);
-* the vocabularies: actions, security levels, outcome classes (and which failure is which);
+* the outcome classes (and which failure is which); the actions, security levels and default log
+  path are re-exported from :mod:`faceid_tools.client.vocabulary`, where they are defined;
 * the client's own error messages (what the service says is logged as the service said it);
 * the call-id formats: a fresh UUID4 for a lone call, ``<campaign_id>-<index>`` (zero-padded to
   at least :data:`CALL_INDEX_DIGITS` digits) for the calls of a plan;
@@ -11,7 +11,7 @@
 * what a missing value of a column is called wherever it is grouped or listed
   (:func:`missing_name`: a call made outside any campaign is under ``"no campaign"``).
 
-It imports nothing heavier than :mod:`faceid_tools.errors`, so any module may use it.
+It imports nothing heavier than :mod:`faceid_tools.errors` and the vocabulary, so any module may use it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
+from ..client.vocabulary import (
+    ACTIONS,
+    CREATE_UPLOAD_URL,
+    DEFAULT_LOG_PATH,
+    DOWNLOAD,
+    GENERATE,
+    LEVELS,
+    UPLOAD,
+)
 from ..errors import (
     APIError,
     FaceIDError,
@@ -57,19 +65,9 @@ __all__ = [
     "plan_index",
 ]
 
-#: The call log every command reads and writes unless told otherwise (under the working directory).
-DEFAULT_LOG_PATH = Path("data") / "calls.sqlite"
-
 # --- vocabularies -------------------------------------------------------------------------------
-
-GENERATE = "GenerateReflectSequence"
-CREATE_UPLOAD_URL = "CreateUploadUrl"
-UPLOAD = "UploadDeviceData"  #: the HTTP PUT of the device data to its presigned link
-DOWNLOAD = "DownloadSequence"  #: the HTTP GET of a light sequence
-ACTIONS: tuple[str, ...] = (GENERATE, CREATE_UPLOAD_URL, UPLOAD, DOWNLOAD)
-
-#: Security levels as the API takes them and the log stores them.
-LEVELS: tuple[str, ...] = ("1", "2", "3", "4")
+# Actions, levels and the default log path are the shared vocabulary (faceid_tools.client.vocabulary);
+# the outcome classes below are the log's own.
 
 #: How a campaign was run (``campaigns.run_mode``): a fixed plan, or until every objective is
 #: decided (adaptive: the analysis then shows anytime-valid intervals).

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import CallLogError
+from ..errors import CallLogError, MissingInputError
 from .frame import apply_types, empty_frame
 from .parquet import load_parquet
 from .schema import CATEGORIES
@@ -194,7 +194,7 @@ def load_calls(
             df = df[df["campaign_id"] == campaign_id].reset_index(drop=True)
         return df
     if not path.is_file():
-        raise FileNotFoundError(f"no call log at {path}")
+        raise MissingInputError(f"no call log at {path}")
     try:
         conn = sqlite3.connect(str(path), timeout=60.0)
     except sqlite3.Error as exc:

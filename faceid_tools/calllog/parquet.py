@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import FaceIDError
+from ..errors import FaceIDError, InputError
 from .schema import CATEGORIES, COLUMN_NAMES
 from .types import arrow_schema
 
@@ -257,7 +257,7 @@ def load_parquet(
     names = list(COLUMN_NAMES if columns is None else columns)
     unknown = [c for c in names if c not in COLUMN_NAMES]
     if unknown:
-        raise ValueError(f"unknown call-log column(s): {unknown}")
+        raise InputError(f"unknown call-log column(s): {unknown}")
     files = dataset_files(path)
     schema = arrow_schema()
     if not files:

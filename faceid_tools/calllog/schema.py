@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..regions import REGIONS
+from ..client.regions import REGIONS
 from .conventions import ACTIONS, LEVELS, OUTCOMES
 
 SCHEMA_VERSION = 2

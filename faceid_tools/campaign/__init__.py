@@ -4,7 +4,7 @@
 is the randomised, blocked order; ``CampaignResult`` carries the campaign id and its ``Summary``.  ``run_campaign(...,
 until_decided=True)`` runs until every cell is decided (``campaign.adaptive`` picks the cells);
 ``faceid_tools.live.watch`` shows one live in a notebook.  The command that decides a review's
-open cells is ``faceid_tools.present.probe_command`` (over ``analysis.probe_plan``).
+open cells is ``faceid_tools.report.present.probe_command`` (over ``analysis.probe_plan``).
 """
 
 from .plan import Plan, PlanEntry

@@ -23,7 +23,8 @@ from requests.adapters import HTTPAdapter
 from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..calllog.store import CallLog
 from ..client import FaceIDClient
-from ..regions import DEFAULT_ENDPOINT
+from ..client.regions import DEFAULT_ENDPOINT
+from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Clients:
         try:
             return self.by_region[region]
         except KeyError:
-            raise ValueError(f"no client for region {region!r}") from None
+            raise InputError(f"no client for region {region!r}") from None
 
     def close(self) -> None:
         self._session.close()
@@ -97,7 +98,7 @@ class Target:
 
 def _open_log(log: Any) -> tuple[CallLog, bool]:
     if log is False:
-        raise ValueError("a campaign needs a call log (log=False is not allowed): resume reads it")
+        raise InputError("a campaign needs a call log (log=False is not allowed): resume reads it")
     if isinstance(log, CallLog):
         return log, False
     return CallLog(DEFAULT_LOG_PATH if log is None else Path(log)), True
@@ -108,13 +109,13 @@ def resolve_target(client_or_endpoint: Any, *, credential: Any = None, log: Any 
     source = client_or_endpoint
     if isinstance(source, Mapping):
         if not source:
-            raise ValueError("an empty mapping of clients")
+            raise InputError("an empty mapping of clients")
         source = next(iter(source.values()))
     if isinstance(source, FaceIDClient):
         if log is None:
             own = source.log
             if own is None:
-                raise ValueError("this client logs nothing; pass log= for the campaign")
+                raise InputError("this client logs nothing; pass log= for the campaign")
             log = own
         cl, owned = _open_log(log)
         return Target(source.endpoint, credential or source.credential, cl, owned)

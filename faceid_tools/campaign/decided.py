@@ -17,7 +17,7 @@ from ..calllog.conventions import GENERATE
 from .adaptive import METRICS, CellCounts, Judge, allocate
 from .plan import Plan, PlanEntry
 from .progress import Progress
-from .store import CampaignRecord, CampaignStore
+from .records import CampaignRecord, CampaignStore
 
 __all__ = [
     "UNTIL_DECIDED_CAP",

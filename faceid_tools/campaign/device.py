@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import FaceIDError
-from ..redact import strip_query
-from ..regions import cos_region_of
-from ..retry import is_retryable
+from ..client.redact import strip_query
+from ..client.regions import cos_region_of
+from ..client.retry import is_retryable
+from ..errors import FaceIDError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def given(device_data: Mapping[str, Any], regions: tuple[str, ...]) -> dict[str,
     out: dict[str, DeviceRef] = {}
     missing = [r for r in regions if r not in device_data]
     if missing:
-        raise ValueError(f"device_data has no entry for region(s) {', '.join(missing)}")
+        raise InputError(f"device_data has no entry for region(s) {', '.join(missing)}")
     for region in regions:
         value = device_data[region]
         if hasattr(value, "url") and hasattr(value, "md5"):
@@ -61,16 +61,16 @@ def given(device_data: Mapping[str, Any], regions: tuple[str, ...]) -> dict[str,
             try:
                 url, md5 = value
             except (TypeError, ValueError):
-                raise ValueError(
+                raise InputError(
                     f"device_data[{region!r}] must be (url, md5) or have .url and .md5"
                 ) from None
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"device_data[{region!r}]: the URL must be http(s)")
+            raise InputError(f"device_data[{region!r}]: the URL must be http(s)")
         if not isinstance(md5, str) or not _MD5.match(md5):
-            raise ValueError(f"device_data[{region!r}]: the MD5 must be 32 hex digits")
+            raise InputError(f"device_data[{region!r}]: the MD5 must be 32 hex digits")
         bucket_region = cos_region_of(url)
         if bucket_region is not None and bucket_region != region:
-            raise ValueError(
+            raise InputError(
                 f"device_data[{region!r}] is in a {bucket_region} bucket; the service needs the"
                 f" bucket in the request's region ({region})"
             )

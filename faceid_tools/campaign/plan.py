@@ -19,7 +19,8 @@ from functools import cached_property
 from typing import Any
 
 from ..calllog.conventions import plan_call_id, plan_index
-from ..regions import REGIONS, SECURITY_LEVELS
+from ..client.regions import REGIONS, SECURITY_LEVELS
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -55,24 +56,24 @@ class Plan:
         object.__setattr__(self, "regions", tuple(self.regions))
         object.__setattr__(self, "levels", tuple(str(x) for x in self.levels))
         if not self.regions:
-            raise ValueError("a plan needs at least one region")
+            raise InputError("a plan needs at least one region")
         if not self.levels:
-            raise ValueError("a plan needs at least one security level")
+            raise InputError("a plan needs at least one security level")
         for name, values in (("regions", self.regions), ("levels", self.levels)):
             if len(set(values)) != len(values):
-                raise ValueError(f"{name} repeat a value: {values!r}")
+                raise InputError(f"{name} repeat a value: {values!r}")
         unsupported = [r for r in self.regions if r not in REGIONS]
         if unsupported:
-            raise ValueError(f"the action supports only {', '.join(REGIONS)}: {unsupported!r}")
+            raise InputError(f"the action supports only {', '.join(REGIONS)}: {unsupported!r}")
         bad = [lv for lv in self.levels if lv not in SECURITY_LEVELS]
         if bad:
-            raise ValueError(f"security levels must be among {sorted(SECURITY_LEVELS)}: {bad!r}")
+            raise InputError(f"security levels must be among {sorted(SECURITY_LEVELS)}: {bad!r}")
         if isinstance(self.per_cell, bool) or not isinstance(self.per_cell, int):
-            raise ValueError(f"per_cell must be an int, got {self.per_cell!r}")
+            raise InputError(f"per_cell must be an int, got {self.per_cell!r}")
         if self.per_cell < 1:
-            raise ValueError(f"per_cell must be at least 1, got {self.per_cell}")
+            raise InputError(f"per_cell must be at least 1, got {self.per_cell}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+            raise InputError(f"seed must be a non-negative int, got {self.seed!r}")
 
     @property
     def cells(self) -> list[tuple[str, str]]:

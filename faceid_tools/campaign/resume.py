@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..calllog.conventions import DOWNLOAD, GENERATE, plan_index
+from ..client.retry import RETRYABLE_HTTP_STATUSES
 from ..errors import is_retryable_code
-from ..retry import RETRYABLE_HTTP_STATUSES
 from .plan import Plan, PlanEntry
-from .store import has_table
+from .records import has_table
 
 GRS = GENERATE
 #: Outcomes the client retries whatever the code (transport failures).
@@ -34,7 +34,7 @@ RETRIED_OUTCOMES = frozenset({"timeout", "network_error"})
 def default_is_retried(
     outcome: str | None, error_code: str | None, http_status: int | None = None
 ) -> bool:
-    """True when the client's retry policy (:mod:`faceid_tools.retry`) retries such an attempt."""
+    """True when the client's retry policy (:mod:`faceid_tools.client.retry`) retries such an attempt."""
     if outcome in RETRIED_OUTCOMES:
         return True
     if outcome == "http_error":

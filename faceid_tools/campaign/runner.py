@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODE_UNTIL_DECIDED, plan_call_id
-from ..errors import APIError, FaceIDError, IntegrityError
-from ..regions import REGIONS
+from ..client.regions import REGIONS
+from ..errors import APIError, FaceIDError, InputError, IntegrityError
 from . import device as device_mod
 from .adaptive import Judge
 from .clients import Clients, resolve_target
@@ -37,9 +37,9 @@ from .decided import UNTIL_DECIDED_CAP, Adaptive, cell_counts, verdict_table
 from .interrupt import StopControl, sigint_stops
 from .plan import Plan, PlanEntry
 from .progress import Progress
+from .records import CampaignRecord, CampaignStore, utc_now
 from .resume import completed_indices, pending
 from .schedule import QUOTA, Pacing, pool_size, run_schedule
-from .store import CampaignRecord, CampaignStore, utc_now
 from .summary import Summary, summarize
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def margins(margin: float | None) -> dict[str, float]:
     if margin is None:
         return {}
     if not (isinstance(margin, int | float) and 0 <= margin < 1):
-        raise ValueError(f"margin must be in [0, 1) seconds, got {margin!r}")
+        raise InputError(f"margin must be in [0, 1) seconds, got {margin!r}")
     return {"jitter_budget": float(margin), "gate_budget": max(0.0, margin - 0.003)}
 
 
@@ -237,9 +237,9 @@ def run_campaign(
     ``budget_calls`` calls / ``budget_s`` seconds are spent (this run), or Ctrl-C.
     """
     if resume and not campaign_id:
-        raise ValueError("resume needs the campaign_id to resume")
+        raise InputError("resume needs the campaign_id to resume")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        raise InputError(f"retries must be an int >= 0, got {retries!r}")
     if per_cell is None:
         per_cell = UNTIL_DECIDED_CAP if until_decided else 10
     pacing = Pacing.for_rate(rate, quota=quota, **margins(margin))
@@ -251,7 +251,7 @@ def run_campaign(
             if record.retries != retries:
                 logger.info("resuming with the campaign's own retries=%d", record.retries)
             if device_data is None and record.device_data == "given":
-                raise ValueError(
+                raise InputError(
                     f"campaign {campaign_id} was run with given device data; pass device_data again"
                 )
             if device_data is not None:

@@ -28,14 +28,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..ratelimit import RateLimiter, Slot
-from ..regions import QUOTAS
+from ..client.ratelimit import RateLimiter, Slot
+from ..client.regions import QUOTAS
+from ..client.vocabulary import GENERATE
+from ..errors import InputError
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 #: The quota of GenerateReflectSequence, requests per second.
-QUOTA = QUOTAS["GenerateReflectSequence"]
+QUOTA = QUOTAS[GENERATE]
 #: Seconds the schedule adds to each window of ``quota + 1`` starts (jitter to the server).
 DEFAULT_JITTER_BUDGET = 0.017
 #: Seconds the gate adds to its window: the hard floor, a little under the schedule's.
@@ -81,9 +83,9 @@ class Pacing:
             )
             or not rate > 0
         ):
-            raise ValueError(f"rate must be a positive number of calls per second, got {rate!r}")
+            raise InputError(f"rate must be a positive number of calls per second, got {rate!r}")
         if not (quota > 0 and window > 0 and 0 <= gate_budget <= jitter_budget):
-            raise ValueError("need quota, window > 0 and 0 <= gate_budget <= jitter_budget")
+            raise InputError("need quota, window > 0 and 0 <= gate_budget <= jitter_budget")
         capacity = max(1, math.floor(quota * window))
         if rate > capacity / window:
             logger.warning("rate %.3g/s is above the quota of %g/s; held to the quota", rate, quota)
@@ -107,7 +109,7 @@ def pool_size(rate: float, horizon_s: float, *, floor: int = 4, cap: int = 256) 
 class PacingGate(RateLimiter):
     """At most ``capacity`` starts in any ``window`` seconds, and none closer than ``min_gap``.
 
-    A :class:`~faceid_tools.ratelimit.RateLimiter` (the client's ``rate_limiter``), shareable
+    A :class:`~faceid_tools.client.ratelimit.RateLimiter` (the client's ``rate_limiter``), shareable
     between the per-region clients, as the quota is per SecretId and action across regions.
     Waiting callers are released one at a time; each rule is checked against ``clock`` at the
     moment of release, and that release instant is the one the client logs as ``started_at``.
@@ -125,9 +127,9 @@ class PacingGate(RateLimiter):
         record: list[float] | None = None,
     ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+            raise InputError(f"capacity must be a positive int, got {capacity!r}")
         if not (math.isfinite(window) and window > 0 and 0 <= min_gap <= window):
-            raise ValueError("need window > 0 and 0 <= min_gap <= window")
+            raise InputError("need window > 0 and 0 <= min_gap <= window")
         super().__init__(capacity, window, clock=clock, sleep=sleep)
         self.min_gap = float(min_gap)
         self._last = -math.inf

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..calllog.rules import RepeatedSequences, final_outcome_counts
+from .records import has_table
 from .resume import DOWNLOAD, GRS
-from .store import has_table
 
 
 def parse_time(text: str) -> float:
@@ -172,8 +173,7 @@ def summarize(
     starts: list[float] = []
     latencies: list[float] = []
     codes: Counter[str] = Counter()
-    last_outcome: dict[str, str] = {}
-    seen: set[str] = set()
+    repeats = RepeatedSequences()
     for call_id, action, started_at, latency_ms, outcome, code, sha in rows:
         t = _time_or_none(started_at)
         in_run = t_since is None or (t is not None and t >= t_since)
@@ -184,10 +184,8 @@ def summarize(
                     s.integrity_failures += 1
                 elif outcome != "ok":
                     s.download_failures += 1
-                if sha and sha in seen:
-                    s.duplicates += 1
-            if sha:
-                seen.add(sha)
+            if repeats.see(sha, call_id) and in_run:
+                s.duplicates += 1
             continue
         if not in_run:
             continue
@@ -199,12 +197,11 @@ def summarize(
                 latencies.append(float(latency_ms))
         else:
             codes[code or outcome or "unknown"] += 1
-        key = call_id if call_id is not None else f"\x00row{s.attempts}"  # no id: a call alone
-        if outcome == "ok" or last_outcome.get(key) != "ok":
-            last_outcome[key] = outcome or "unknown"
-    s.calls = len(last_outcome)
-    s.ok = sum(1 for o in last_outcome.values() if o == "ok")
-    s.failed = s.calls - s.ok
+    run_rows = "campaign_id = ?" + (" AND started_at >= ?" if since else "")
+    s.calls, s.failed = final_outcome_counts(
+        conn, run_rows, (campaign_id, since)[: 2 if since else 1]
+    )
+    s.ok = s.calls - s.failed
     s.errors_by_code = dict(codes)
     s.rate_limit_exceeded = sum(n for c, n in codes.items() if c.startswith("RequestLimitExceeded"))
     s.achieved_rate = achieved_rate(starts)

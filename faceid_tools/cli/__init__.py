@@ -2,7 +2,7 @@
 
 Each module ``faceid_tools.cli.<name>`` defines ``register(subparsers)`` which adds its parser and
 sets ``func`` to a callable taking the parsed arguments and returning an exit code.  A command
-raises what goes wrong; :mod:`faceid_tools.cli.errors` turns it into one line and an exit code
+raises what goes wrong; :mod:`faceid_tools.cli.exit_codes` turns it into one line and an exit code
 (2 bad input, 1 a failure during the work, 130 Ctrl-C; the traceback only with ``-vv``).
 """
 
@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from .._version import __version__
-from .errors import OneLineParser, explain
+from .exit_codes import OneLineParser, explain
 
 SUBCOMMANDS: tuple[str, ...] = (
     "init",
@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "calls",
     "export",
     "report",
+    "demo",
 )
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..calllog.conventions import DEFAULT_LOG_PATH as DEFAULT_PATH
-from ..calllog.summary import format_summary, summarize
+from ..calllog.overview import format_summary, summarize
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from ._options import add_profile_option, port
-from .errors import BadInput
+from .exit_codes import BadInput
 
 
 def register(subparsers: Any) -> None:

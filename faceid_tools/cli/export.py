@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..calllog.conventions import DEFAULT_LOG_PATH
 from ._options import positive_int
-from .errors import WorkFailed
+from .exit_codes import WorkFailed
 
 if TYPE_CHECKING:
     from ..calllog.export import ExportResult

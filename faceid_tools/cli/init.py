@@ -37,9 +37,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     try:
         result = init_folder(args.folder, force=args.force)
-    except NotADirectoryError as exc:
-        print(f"faceid-tools init: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"faceid-tools init: {args.folder}: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..calllog.conventions import DEFAULT_LOG_PATH
 from ..campaign.decided import UNTIL_DECIDED_CAP
-from ..regions import REGIONS, SECURITY_LEVELS
+from ..client.regions import REGIONS, SECURITY_LEVELS
 from ._options import (
     add_profile_option,
     add_slo_options,
@@ -20,7 +20,7 @@ from ._options import (
     positive_int,
     slo_values,
 )
-from .errors import BadInput
+from .exit_codes import BadInput
 
 DEFAULT_LOG = str(DEFAULT_LOG_PATH)
 

@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..report_defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
+from ..client.vocabulary import DEFAULT_LOG_PATH
+from ..errors import MissingInputError
+from ..report.defaults import DEFAULT_CELL_TIMEOUT, choose_data, choose_notebooks, default_jobs
 from ._options import add_slo_options, positive_float, positive_int, slo_values
-from .errors import BadInput
+from .exit_codes import BadInput
 
 
 def register(subparsers: Any) -> None:
@@ -29,8 +31,8 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         default=None,
         help=(
-            "call log: a SQLite file or a Parquet dataset folder (default: data/calls.sqlite "
-            "when it exists, else the sample packaged with faceid-tools)"
+            "call log: a SQLite file or a Parquet dataset folder (default: "
+            f"{DEFAULT_LOG_PATH} when it exists, else the sample packaged with faceid-tools)"
         ),
     )
     parser.add_argument(
@@ -92,7 +94,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import check_kernel, render_reports  # Jupyter loads only when reports are made
+    from ..report.notebooks import (  # Jupyter loads only when reports are made
+        check_kernel,
+        render_reports,
+    )
 
     if args.kernel is not None:
         try:
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     notebooks = choose_notebooks(args.notebooks)
     data = choose_data(args.data)
     if not data.path.exists():  # before any other line, so bad input stays one line
-        raise FileNotFoundError(f"call log not found: {data.path}")
+        raise MissingInputError(f"call log not found: {data.path}")
     if args.baseline is not None and not Path(args.baseline).exists():
         raise BadInput("--baseline", f"no call log or dataset at {args.baseline}")
     compare = args.baseline is not None

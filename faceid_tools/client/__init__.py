@@ -16,20 +16,34 @@ the method returns or raises (:mod:`.attempts`).  The answer is parsed strictly
 object, a missing ``Response`` or a missing field each raise their own
 :class:`~faceid_tools.errors.BadResponseError` subclass; an ``Error`` envelope raises the
 narrowest :class:`~faceid_tools.errors.APIError`.  Retries follow
-:class:`~faceid_tools.retry.RetryPolicy`.  The client is safe to share between threads.  Secrets
+:class:`~faceid_tools.client.retry.RetryPolicy`.  The client is safe to share between threads.  Secrets
 (the key, the token, signatures, presigned queries) never reach the log, a log line, an
 exception or a ``repr``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-
-from ..redact import install_http_log_filter
-from .facade import FaceIDClient
-from .validate import COS_REGION_RULE
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["COS_REGION_RULE", "FaceIDClient"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
-install_http_log_filter()
+
+# Imported on first use, so that the light modules of this package (``vocabulary``) cost nothing
+# and any layer may import them.
+_EXPORTS = {"FaceIDClient": ".facade", "COS_REGION_RULE": ".validate"}
+
+if TYPE_CHECKING:
+    from .facade import FaceIDClient
+    from .validate import COS_REGION_RULE
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..credentials import Credential
-from ..ratelimit import RateLimiter
-from ..regions import API_VERSION, SERVICE
-from ..signing import sign
-from ..transport import Reply
 from .attempts import Attempts
+from .credentials import Credential
 from .envelope import Redactor, parse_envelope
+from .ratelimit import RateLimiter
+from .regions import API_VERSION, SERVICE
+from .signing import sign
+from .transport import Reply
 
 __all__ = ["SignedApi"]
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from ..calllog.conventions import iso_utc, outcome_of
 from ..calllog.store import CallLog
 from ..errors import FaceIDError, NetworkError
-from ..ratelimit import RateLimiter
-from ..retry import RetryPolicy
-from ..transport import Reply, Transport
 from .envelope import Redactor
+from .ratelimit import RateLimiter
+from .retry import RetryPolicy
+from .transport import Reply, Transport
 
 __all__ = ["Attempts"]
 

@@ -21,8 +21,8 @@ from ..errors import (
     NotJSONError,
     api_error,
 )
-from ..redact import redact_text
-from ..transport import Reply
+from .redact import redact_text
+from .transport import Reply
 
 __all__ = ["Redactor", "parse_envelope", "status_error"]
 

@@ -29,18 +29,18 @@ from ..calllog.conventions import (
     new_call_id,
 )
 from ..calllog.store import CallLog
-from ..credentials import Credential, resolve_credential
 from ..errors import IntegrityError, MissingFieldError, ValidationError
-from ..models import DeviceData, ReflectSequence, UploadUrl
-from ..ratelimit import RateLimiter
-from ..redact import strip_query
-from ..regions import DEFAULT_ENDPOINT, REGIONS, regional_endpoint
-from ..retry import RetryPolicy
-from ..sequences import properties as sequence_properties
-from ..transport import Reply, Transport
 from .api import SignedApi
 from .attempts import Attempts
+from .credentials import Credential, resolve_credential
 from .envelope import Redactor, status_error
+from .ratelimit import RateLimiter
+from .redact import install_http_log_filter, strip_query
+from .regions import DEFAULT_ENDPOINT, REGIONS, regional_endpoint
+from .results import DeviceData, ReflectSequence, UploadUrl
+from .retry import RetryPolicy
+from .sequence_properties import properties as sequence_properties
+from .transport import Reply, Transport
 from .validate import (
     build_limiters,
     call_log_of,
@@ -55,6 +55,8 @@ from .validate import (
 )
 
 __all__ = ["FaceIDClient"]
+
+install_http_log_filter()
 
 T = TypeVar("T")
 _USER_AGENT = f"faceid-tools/{__version__}"

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from ..calllog.conventions import CREATE_UPLOAD_URL, DEFAULT_LOG_PATH, GENERATE, LEVELS
 from ..calllog.store import CallLog
 from ..errors import ValidationError
-from ..ratelimit import RateLimiter
-from ..redact import strip_query
-from ..regions import QUOTAS, cos_region_of, is_loopback_host
-from ..retry import RetryPolicy
+from .ratelimit import RateLimiter
+from .redact import strip_query
+from .regions import QUOTAS, cos_region_of, is_loopback_host
+from .retry import RetryPolicy
 
 __all__ = [
     "COS_REGION_RULE",

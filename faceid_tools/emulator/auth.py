@@ -1,4 +1,4 @@
-"""TC3-HMAC-SHA256 verification as the service does it, with :mod:`faceid_tools.signing`.
+"""TC3-HMAC-SHA256 verification as the service does it, with :mod:`faceid_tools.client.signing`.
 
 Order of checks (each failure is one :class:`~.exceptions.ServiceError`):
 
@@ -23,9 +23,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .. import signing
-from ..credentials import Credential
-from ..regions import SERVICE, is_loopback_host
+from ..client import signing
+from ..client.credentials import Credential
+from ..client.regions import SERVICE, is_loopback_host
+from ..errors import InputError
 from . import exceptions as exc
 
 #: Largest allowed distance between ``X-TC-Timestamp`` and the server's clock, seconds.
@@ -63,7 +64,7 @@ class KeyRing:
         for cred in credentials:
             self._keys[cred.secret_id] = KeyEntry(cred.secret_id, cred.secret_key, cred.token)
         if not self._keys:
-            raise ValueError("the emulator needs at least one credential")
+            raise InputError("the emulator needs at least one credential")
 
     def get(self, secret_id: str) -> KeyEntry | None:
         return self._keys.get(secret_id)

@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..errors import InputError
+
 
 class Clock:
     """``time()`` (Unix seconds) and ``monotonic()``, both shifted by :meth:`advance`."""
@@ -47,7 +49,7 @@ class Clock:
     def advance(self, seconds: float) -> float:
         """Move this clock forward by ``seconds`` (>= 0); returns the new offset."""
         if seconds < 0:
-            raise ValueError("a clock only moves forward")
+            raise InputError("a clock only moves forward")
         with self._lock:
             self._offset += seconds
             return self._offset

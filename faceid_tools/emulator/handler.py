@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from ..redact import redact_text, strip_query
-from ..regions import is_loopback_host
+from ..client.redact import redact_text, strip_query
+from ..client.regions import is_loopback_host
 from . import cosroutes, proxy
 from . import exceptions as exc
 from .httpio import ACCEPTED_AT_KEY, RAW_HEADERS_KEY

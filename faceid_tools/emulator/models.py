@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import seqformat
+from ..errors import InputError
 from . import exceptions as exc
 from .clock import Clock
 from .objectstore import APPID, ObjectStore
@@ -224,7 +225,7 @@ class Backend:
         """Change quota enforcement or the latency scale until the next reset."""
         if time_scale is not None:
             if not time_scale >= 0:
-                raise ValueError("time_scale must be >= 0")
+                raise InputError("time_scale must be >= 0")
             self.time_scale = float(time_scale)
         if quota is not None:
             self.quota_enabled = bool(quota)

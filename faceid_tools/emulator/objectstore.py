@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from ..regions import REGIONS, is_loopback_host
+from ..client.regions import REGIONS, is_loopback_host
 from . import exceptions as exc
 from .clock import Clock
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from ..regions import DEFAULT_SECURITY_LEVEL, REGIONS, SECURITY_LEVELS, is_known_region
+from ..client.regions import DEFAULT_SECURITY_LEVEL, REGIONS, SECURITY_LEVELS, is_known_region
 from . import exceptions as exc
 
 MAX_URL_LENGTH = 2048

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from ..client.regions import QUOTAS, REGIONS, SECURITY_LEVELS
 from ..errors import FaceIDError
-from ..regions import QUOTAS, REGIONS, SECURITY_LEVELS
 
 Z99 = float(norm.ppf(0.99))
 FAULT_CODES: tuple[str, ...] = (

@@ -21,7 +21,7 @@ import socket
 import ssl
 from typing import Any
 
-from ..regions import is_known_region
+from ..client.regions import is_known_region
 from .ca import CertificateAuthorityError
 from .objectstore import BUCKET_HOSTS
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..regions import API_VERSION, DEFAULT_SECURITY_LEVEL
+from ..client.regions import API_VERSION, DEFAULT_SECURITY_LEVEL
 from . import exceptions as exc
 from .auth import KeyEntry, KeyRing, SignedRequest, host_candidates, verify
 from .httpio import (

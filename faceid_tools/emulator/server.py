@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..credentials import Credential
-from ..regions import is_loopback_host
+from ..client.credentials import Credential
+from ..client.regions import is_loopback_host
+from ..errors import InputError, ResourceError
 from . import control, cosroutes, proxy
 from . import exceptions as exc
 from .auth import KeyRing
@@ -165,9 +166,9 @@ class Emulator:
         ca_dir: str | os.PathLike[str] | None = None,
     ):
         if not is_loopback_host(host):
-            raise ValueError(f"the emulator binds loopback only, not {host!r}")
+            raise InputError(f"the emulator binds loopback only, not {host!r}")
         if not time_scale >= 0:
-            raise ValueError("time_scale must be >= 0")
+            raise InputError("time_scale must be >= 0")
         self.profile = resolve_profile(profile)
         self.host, self._port = host, int(port)
         creds = (
@@ -213,7 +214,7 @@ class Emulator:
                     self.host, self._port, app, certificate_authority=self.certificate_authority
                 )
             except SystemExit:  # werkzeug exits on bind errors; a library must not
-                raise OSError(f"cannot bind {self.host}:{self._port}") from None
+                raise ResourceError(f"cannot bind {self.host}:{self._port}") from None
             self._server = server
             self.backend.store.endpoint = self.endpoint
             self._thread = threading.Thread(

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..client.vocabulary import LEVEL_NAMES
+from ..errors import InputError
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-_LEVEL_NAMES = {"1": "1 silent", "2": "2 blink", "3": "3 light", "4": "4 blink+light"}
+_LEVEL_NAMES = LEVEL_NAMES
 #: One colour per region on every figure (Okabe–Ito, safe for colour-vision deficiencies).
 REGION_COLOURS: dict[str, str] = {
     "ap-bangkok": "#E69F00",  # orange
@@ -65,9 +68,9 @@ def _result(obj: Any, kind: str | Sequence[str], compute: Any) -> pd.DataFrame:
         if made_by in kinds:
             return obj
         if made_by is not None:
-            raise ValueError(f"expected a result of {' or '.join(kinds)}, got one of {made_by}")
+            raise InputError(f"expected a result of {' or '.join(kinds)}, got one of {made_by}")
         if not {"action", "outcome"} <= set(obj.columns):
-            raise ValueError(
+            raise InputError(
                 f"expected call-log data or a result of {' or '.join(kinds)}; "
                 f"got a DataFrame with columns {list(obj.columns)[:8]}"
             )

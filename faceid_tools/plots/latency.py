@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from .. import analysis
+from ..errors import InputError
 from ._common import (
     _LEVEL_NAMES,
     _QUANTILE_STYLE,
@@ -68,7 +69,7 @@ def latency_by_level(
         lambda d: analysis.latency_summary(d, ("region", "security_level")),
     )
     if "security_level" not in res.columns:
-        raise ValueError("latency_by_level needs a result grouped by security_level")
+        raise InputError("latency_by_level needs a result grouped by security_level")
     ax = _axes(ax, (9.5, 4.0))  # room for the legend on the right
     levels = [str(v) for v in res["security_level"].cat.categories]
     x = np.arange(len(levels))
@@ -81,7 +82,7 @@ def latency_by_level(
         block = block.set_index(block["security_level"].astype(str)).reindex(levels)
         for q in quantiles:
             if q not in block.columns:
-                raise ValueError(f"the result has no {q} column")
+                raise InputError(f"the result has no {q} column")
             est = block[q].to_numpy(dtype=float)
             lo = np.clip(est - block[f"{q}_lo"].to_numpy(dtype=float), 0, None)
             hi = np.clip(block[f"{q}_hi"].to_numpy(dtype=float) - est, 0, None)
@@ -116,7 +117,7 @@ def comparison_forest(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """
     kind = result.attrs.get("analysis")
     if kind not in ("compare_latency", "compare_error_rates"):
-        raise ValueError("comparison_forest takes a compare_latency or compare_error_rates result")
+        raise InputError("comparison_forest takes a compare_latency or compare_error_rates result")
     ax = _axes(ax, (7.0, 0.5 + 0.45 * max(1, len(result))))
     within = result.attrs.get("within") or []
     within = [within] if isinstance(within, str) else list(within)

@@ -11,6 +11,7 @@ from matplotlib.ticker import PercentFormatter
 
 from .. import analysis
 from ..analysis._data import sort_values_of
+from ..errors import InputError
 from ._common import (
     _LEVEL_NAMES,
     _axes,
@@ -102,9 +103,9 @@ def heatmap(
         lambda d: analysis.summary_table(d, ("region", "security_level")),
     )
     if metric not in res.columns:
-        raise ValueError(f"the result has no {metric!r} column")
+        raise InputError(f"the result has no {metric!r} column")
     if not {"region", "security_level"} <= set(res.columns):
-        raise ValueError("heatmap needs a result grouped by region and security_level")
+        raise InputError("heatmap needs a result grouped by region and security_level")
     lo_col, hi_col = (f"{metric}_lo", f"{metric}_hi")
     if metric == "rate":
         lo_col, hi_col = "rate_lo", "rate_hi"

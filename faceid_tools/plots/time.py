@@ -10,6 +10,7 @@ from matplotlib.ticker import PercentFormatter
 
 from .. import analysis
 from ..analysis._data import TIME_KEYS
+from ..errors import InputError
 from ._common import (
     _axes,
     _ci,
@@ -36,7 +37,7 @@ def time_series(
     )
     if metric not in res.columns and metric.startswith("p"):
         options = [c for c in res.columns if c.startswith("p") and not c.endswith(("_lo", "_hi"))]
-        raise ValueError(f"the series has no {metric!r}; it has {options}")
+        raise InputError(f"the series has no {metric!r}; it has {options}")
     bucket = str(res.attrs.get("bucket", "hour"))
     per = str(res.attrs.get("per", "attempt"))
     ax = _axes(ax, (9.0, 4.0))

@@ -18,7 +18,7 @@ The rows look like the ones a probe campaign writes (see :mod:`faceid_tools.call
   SHA-256), corrupted ones (``sequences.corrupt_rate``)
   fail their MD5 (``seq_md5_ok=0``, outcome ``integrity_error``).  The properties come from a small
   pool of FRSQ v1 sequences encoded and measured once per run
-  (:func:`faceid_tools.sequences.properties`); every sequence gets its own MD5 and SHA-256.
+  (:func:`faceid_tools.client.sequence_properties.properties`); every sequence gets its own MD5 and SHA-256.
 
 Everything is drawn from one seed: the same ``(n, profile, seed, start, rate, retries)`` writes
 the same rows.  The columns are drawn with numpy and written in batches through

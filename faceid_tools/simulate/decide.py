@@ -17,8 +17,8 @@ import numpy as np
 from scipy.stats import norm
 
 from ..campaign.adaptive import METRICS, CellCounts, Judge, allocate
+from ..client.regions import REGIONS, SECURITY_LEVELS
 from ..emulator.profile import BehaviourModel, Profile
-from ..regions import REGIONS, SECURITY_LEVELS
 
 __all__ = ["Run", "Streams", "adaptive", "fixed_sample_size", "truth", "uniform"]
 

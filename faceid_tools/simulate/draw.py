@@ -15,10 +15,10 @@ import numpy as np
 from .. import seqformat
 from ..calllog.conventions import backoff_ceiling
 from ..calllog.schema import INSERT_COLUMNS
+from ..client.regions import REGIONS, SECURITY_LEVELS
+from ..client.sequence_properties import properties
 from ..emulator.profile import FAULT_CODES, TIMEOUT_CODE, BehaviourModel, Profile
 from ..errors import IntegrityError, is_retryable_code
-from ..regions import REGIONS, SECURITY_LEVELS
-from ..sequences import properties
 
 __all__ = ["CODES", "CODE_INTEGRITY", "Draws", "SequencePool", "draw", "random_sequence"]
 
@@ -194,7 +194,7 @@ class SequencePool:
     """Measured ``seq_*`` properties of POOL_SIZE sequences per level, intact and corrupted.
 
     ``table[column]`` is indexed ``[level - 1, corrupt, entry]``.  Sequences are encoded with
-    :func:`seqformat.encode` and measured with :func:`faceid_tools.sequences.properties`; a
+    :func:`seqformat.encode` and measured with :func:`faceid_tools.client.sequence_properties.properties`; a
     corrupted one has one bit flipped, as a damaged download would.
     """
 

@@ -24,8 +24,8 @@ from ..calllog.conventions import (
     integrity_message,
 )
 from ..calllog.schema import INSERT_COLUMNS
+from ..client.regions import DEFAULT_ENDPOINT, REGIONS, SECURITY_LEVELS
 from ..emulator.exceptions import DRAWN_MESSAGES
-from ..regions import DEFAULT_ENDPOINT, REGIONS, SECURITY_LEVELS
 from .draw import CODE_INTEGRITY, CODES, SEQ_PROPS, Draws
 
 __all__ = ["ENDPOINT_HOST", "iso_utc", "iter_row_batches"]

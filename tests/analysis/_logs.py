@@ -22,9 +22,9 @@ from faceid_tools import seqformat
 from faceid_tools.calllog.load import apply_types
 from faceid_tools.calllog.schema import CATEGORIES, COLUMNS, INSERT_COLUMNS
 from faceid_tools.calllog.store import CallLog
+from faceid_tools.client.regions import REGIONS
+from faceid_tools.client.sequence_properties import properties
 from faceid_tools.emulator.profile import BehaviourModel, Profile
-from faceid_tools.regions import REGIONS
-from faceid_tools.sequences import properties
 
 LEVELS = ("1", "2", "3", "4")
 RETRYABLE = frozenset({"InternalError", "ServiceUnavailable"})

@@ -30,8 +30,8 @@ from scipy.stats import norm
 
 from faceid_tools.analysis import compare_to_baseline
 from faceid_tools.calllog.load import apply_types
+from faceid_tools.client.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.emulator.profile import TIMEOUT_CODE, Profile
-from faceid_tools.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.simulate import SequencePool, draw, iter_row_batches, to_epoch_us
 
 DEFAULT = Profile.default()

@@ -149,7 +149,7 @@ def _every_comparison(data: object, confidence: float = 0.95) -> list[pd.DataFra
 
 
 def test_markers_and_intervals_agree_on_the_sample() -> None:
-    from faceid_tools.report_defaults import default_data
+    from faceid_tools.report.defaults import default_data
 
     results = _every_comparison(default_data())
     for result in results:

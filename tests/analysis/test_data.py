@@ -88,7 +88,7 @@ def test_duckdb_path_returns_only_aggregates(exported: tuple[pd.DataFrame, Path,
 
 def test_day_folders_are_used_only_when_they_hold_that_utc_day(tmp_path: Path) -> None:
     """A dataset partitioned by another clock's day must still group by the UTC day."""
-    from faceid_tools.analysis._duck import _day_partitioned
+    from faceid_tools.analysis.engines.duckdb.source import _day_partitioned
 
     frame = draw_log(Profile.default(), 9, 30, rate=0.002)
     good = write_parquet(frame, tmp_path / "utc")

@@ -157,7 +157,7 @@ def test_the_package_imports_and_analyses_without_pyspark(simulated_log: Simulat
 @spark_group
 def test_notebook_01_runs_on_a_spark_dataframe(simulated_log: SimulatedLog, tmp_path: Path) -> None:
     """``DATA`` given as a Spark DataFrame (built in the kernel, as a user would from Python)."""
-    from faceid_tools.report import PARAMETERS_TAG, execute_notebook
+    from faceid_tools.report.notebooks import PARAMETERS_TAG, execute_notebook
 
     nb = nbformat.read(ROOT / "notebooks" / "01-latency.ipynb", as_version=4)
     first = next(i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", []))

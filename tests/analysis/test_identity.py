@@ -18,8 +18,10 @@ import pandas as pd
 import pytest
 
 from faceid_tools import analysis
-from faceid_tools.analysis import _cache, _duck_order, _duck_summary
+from faceid_tools.analysis import _cache
 from faceid_tools.analysis._data import DuckSource, PandasSource, resolve
+from faceid_tools.analysis.engines.duckdb import daily as _duck_summary
+from faceid_tools.analysis.engines.duckdb import order as _duck_order
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.emulator.profile import Profile

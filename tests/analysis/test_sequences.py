@@ -17,7 +17,7 @@ from faceid_tools.analysis import (
     property_histogram,
     sequence_properties,
 )
-from faceid_tools.sequences import properties
+from faceid_tools.client.sequence_properties import properties
 
 from ._logs import schema_frame
 

@@ -81,7 +81,7 @@ def test_counts_and_quantiles_mean_what_the_campaign_and_analysis_mean(
     summary does) apart from every distinct call_id, and its p50/p99 are the analysis's order
     statistics (no interpolation)."""
     from faceid_tools.analysis.intervals import quantile_rank
-    from faceid_tools.calllog.summary import summarize
+    from faceid_tools.calllog.overview import summarize
     from faceid_tools.simulate import simulate
 
     path = tmp_path / "sim.sqlite"

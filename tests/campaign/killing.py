@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceid_tools.campaign.plan import Plan
+from faceid_tools.campaign.records import CampaignStore
 from faceid_tools.campaign.resume import completed_indices
-from faceid_tools.campaign.store import CampaignStore
 from faceid_tools.emulator.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""``faceid-tools probe`` and ``python -m faceid_tools.demo`` as a user runs them."""
+"""``faceid-tools probe`` and ``faceid-tools demo`` as a user runs them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from faceid_tools.campaign import Plan
-from faceid_tools.campaign.store import CampaignStore
+from faceid_tools.campaign.records import CampaignStore
 from faceid_tools.cli import probe
 from faceid_tools.emulator.server import Emulator
 
@@ -118,7 +118,8 @@ def test_demo_runs_a_fresh_campaign_each_time(tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "faceid_tools.demo",
+        "faceid_tools",
+        "demo",
         "--per-cell",
         "1",
         "--log",
@@ -159,3 +160,17 @@ def test_resuming_an_unknown_campaign_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert code == 2
     assert "no campaign 'nope'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("per_cell", ["0", "-3", "x"])
+def test_demo_refuses_a_per_cell_below_one(tmp_path: Path, per_cell: str) -> None:
+    """``--per-cell`` is validated like every other count (it used to accept 0 and negatives)."""
+    log = tmp_path / "calls.sqlite"
+    cmd = [sys.executable, "-m", "faceid_tools", "demo", "--per-cell", per_cell, "--log", str(log)]
+    out = subprocess.run(
+        cmd, cwd=ROOT, env=probe_env_plain(), capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--per-cell" in lines[0] and ">= 1" in lines[0], out.stderr
+    assert not log.exists()

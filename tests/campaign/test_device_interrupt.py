@@ -13,8 +13,8 @@ from faceid_tools.campaign.device import (
     upload,
 )
 from faceid_tools.campaign.interrupt import StopControl, sigint_stops
+from faceid_tools.client.results import DeviceData
 from faceid_tools.errors import api_error
-from faceid_tools.models import DeviceData
 
 MD5 = "0123456789abcdef0123456789ABCDEF"
 

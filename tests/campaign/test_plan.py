@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from faceid_tools.campaign.plan import Plan, call_id_for, index_of
-from faceid_tools.regions import REGIONS
+from faceid_tools.client.regions import REGIONS
 
 
 def test_every_block_holds_every_cell_once() -> None:

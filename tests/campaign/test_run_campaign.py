@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
+from faceid_tools.analysis import duplicate_rate, window
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.campaign import CampaignResult, Plan, run_campaign
-from faceid_tools.campaign.store import CampaignExistsError, CampaignStore, UnknownCampaignError
+from faceid_tools.campaign.records import CampaignExistsError, CampaignStore, UnknownCampaignError
 from faceid_tools.campaign.summary import max_starts_in_window, parse_time
 from faceid_tools.client import FaceIDClient
+from faceid_tools.client.regions import REGIONS, cos_region_of
 from faceid_tools.emulator.profile import Profile
 from faceid_tools.emulator.server import Emulator
-from faceid_tools.regions import REGIONS, cos_region_of
-from faceid_tools.sequences import find_duplicates
 
 FAST = {"rate": 100.0, "quota": 100.0, "progress": False}  # for emulators with quota=False
 GRS = "GenerateReflectSequence"
@@ -184,8 +184,8 @@ def test_failures_never_stop_a_campaign_and_are_all_counted(
         cid,
     )[0][0]
     assert s.integrity_failures == integrity > 0
-    dupes = find_duplicates(log, campaign_id=cid)
-    assert s.duplicates == sum(g.count - 1 for g in dupes) > 0
+    repeats = int(duplicate_rate(window(log, campaign=cid))["repeats"].sum())
+    assert s.duplicates == repeats > 0
     statuses = Counter(
         st for (st,) in rows(log, "SELECT status FROM campaign_calls WHERE campaign_id = ?", cid)
     )

@@ -136,7 +136,7 @@ def test_gate_under_threads_never_breaks_its_rules() -> None:
 
 
 def test_gate_is_a_rate_limiter_for_the_client() -> None:
-    from faceid_tools.ratelimit import RateLimiter
+    from faceid_tools.client.ratelimit import RateLimiter
 
     gate = Pacing.for_rate(5.0).gate()
     assert isinstance(gate, RateLimiter)

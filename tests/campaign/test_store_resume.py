@@ -4,6 +4,11 @@ from pathlib import Path
 import pytest
 
 from faceid_tools.campaign.plan import Plan
+from faceid_tools.campaign.records import (
+    CampaignExistsError,
+    CampaignStore,
+    UnknownCampaignError,
+)
 from faceid_tools.campaign.resume import (
     CallState,
     call_states,
@@ -11,11 +16,6 @@ from faceid_tools.campaign.resume import (
     default_is_retried,
     is_complete,
     pending,
-)
-from faceid_tools.campaign.store import (
-    CampaignExistsError,
-    CampaignStore,
-    UnknownCampaignError,
 )
 
 from .logdb import add_call, make_log

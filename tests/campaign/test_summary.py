@@ -1,12 +1,11 @@
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from faceid_tools.analysis import duplicate_rate, duplicate_sequences, window
 from faceid_tools.campaign.summary import achieved_rate, max_starts_in_window, summarize
-from faceid_tools.sequences import find_duplicates
 
-from .logdb import add_call, at, make_log
+from .logdb import add_call, add_row, at, make_log
 
 
 def test_max_starts_in_any_window() -> None:
@@ -70,29 +69,33 @@ def test_summary_since_covers_only_the_run_but_duplicates_look_back(tmp_path: Pa
 
 
 def test_duplicates_are_findable_from_the_log(tmp_path: Path) -> None:
-    path = tmp_path / "calls.sqlite"
-    _campaign(path).close()
-    groups = find_duplicates(path)
-    assert [(g.seq_sha256, g.count) for g in groups] == [("a" * 64, 3)]
-    assert groups[0].call_ids == ("c1-000000", "c2-000000", "c1-000001")
-    only = find_duplicates(path, campaign_id="c1")
-    assert only[0].call_ids == ("c1-000000", "c1-000001")
-    assert find_duplicates(path, campaign_id="c2") == []
-
-
-def test_duplicates_from_a_dataframe(tmp_path: Path) -> None:
+    """The analysis finds the sequences the summary counts as repeats (one rule, calllog.rules)."""
     path = tmp_path / "calls.sqlite"
     conn = _campaign(path)
-    df = pd.read_sql("SELECT * FROM calls", conn)
-    df["started_at"] = pd.to_datetime(df["started_at"], utc=True)
-    groups = find_duplicates(df, campaign_id="c1")
-    assert [(g.seq_sha256, g.count) for g in groups] == [("a" * 64, 2)]
-    assert groups == find_duplicates(path, campaign_id="c1")
+    groups = duplicate_sequences(path)
+    assert list(zip(groups["seq_sha256"], groups["copies"], strict=True)) == [("a" * 64, 3)]
+    assert groups["call_ids"][0] == ("c1-000000", "c1-000001", "c2-000000")
+    only = duplicate_sequences(window(path, campaign="c1"))
+    assert only["call_ids"][0] == ("c1-000000", "c1-000001")
+    assert duplicate_sequences(window(path, campaign="c2")).empty
+    s = summarize(conn, "c1", planned=12, completed=6)
+    assert s.duplicates == int(duplicate_rate(window(path, campaign="c1"))["repeats"].sum())
 
 
-def test_duplicates_need_a_log(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        find_duplicates(tmp_path / "missing.sqlite")
+def test_a_calls_own_second_download_is_not_a_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "calls.sqlite"
+    conn = _campaign(path)
+    add_row(  # call 0 downloads its own bytes again
+        conn,
+        call_id="c1-000000",
+        campaign_id="c1",
+        action="DownloadSequence",
+        started_at=at(5.0),
+        outcome="ok",
+        seq_sha256="a" * 64,
+    )
+    s = summarize(conn, "c1", planned=12, completed=6)
+    assert s.duplicates == 1 == int(duplicate_rate(window(path, campaign="c1"))["repeats"].sum())
 
 
 def test_progress_bar_counts_what_the_summary_counts() -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceid_tools import analysis, present
+from faceid_tools import analysis
 from faceid_tools.campaign.adaptive import METRICS, CellCounts, Judge, allocate
 from faceid_tools.cli import main as cli_main
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report import present
 from faceid_tools.simulate import decide as sd
 
 CELL_A, CELL_B = ("ap-bangkok", "1"), ("ap-singapore", "1")
@@ -125,7 +126,7 @@ def test_budget_flag_is_checked(capsys: pytest.CaptureFixture[str]):
 
 def test_store_migrates_a_log_without_run_mode(tmp_path: Path):
     from faceid_tools.campaign import Plan
-    from faceid_tools.campaign.store import SCHEMA_SQL, CampaignStore
+    from faceid_tools.campaign.records import SCHEMA_SQL, CampaignStore
 
     log = tmp_path / "old.sqlite"
     conn = sqlite3.connect(log)

@@ -174,3 +174,75 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["faceid-tools simulate: interrupted"]
+
+
+# --- the error map lists the package's own errors only -----------------------------------------
+
+
+def test_the_map_of_bad_input_holds_only_the_packages_errors() -> None:
+    from faceid_tools.cli import exit_codes as cli_errors
+    from faceid_tools.errors import FaceIDError
+
+    cli_errors.exit_code(FaceIDError("fill the map"))
+    assert cli_errors.BAD_INPUT
+    assert all(issubclass(cls, FaceIDError) for cls in cli_errors.BAD_INPUT)
+
+
+def test_bad_input_the_package_finds_is_its_own_error(tmp_path: Path) -> None:
+    """A missing call log, a bad window: InputError (still a ValueError / FileNotFoundError)."""
+    from faceid_tools import analysis
+    from faceid_tools.calllog.overview import summarize
+    from faceid_tools.errors import InputError, MissingInputError
+
+    with pytest.raises(MissingInputError) as missing:
+        summarize(tmp_path / "none.sqlite")
+    assert isinstance(missing.value, FileNotFoundError)
+    with pytest.raises(InputError) as bad:
+        analysis.window(tmp_path, "2026-01-02", "2026-01-01")
+    assert isinstance(bad.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (ValueError("a bug: bad value deep inside"), 1),
+        (FileNotFoundError(2, "No such file or directory", "x.json"), 1),
+        (KeyError("column"), 1),
+    ],
+)
+def test_an_unexpected_exception_is_an_internal_error(
+    exc: BaseException, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not one of the package's errors: exit 1, one line that says it is an internal error, names
+    the exception and says how to see the traceback -- never "bad input" (exit 2)."""
+    from faceid_tools.cli.exit_codes import explain
+
+    assert explain("calls", exc, verbose=0) == code
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.startswith("faceid-tools calls: internal error: ")
+    assert type(exc).__name__ in line and "-vv" in line
+
+
+def test_a_bug_in_a_command_exits_1_with_a_pointer_to_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ValueError from a bug inside the package (not bad input) through the real entry point."""
+    from faceid_tools.calllog import overview as summary
+
+    log = tmp_path / "calls.sqlite"
+    simulate(3, log, seed=1)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise ValueError("invalid literal for int() with base 10: 'x'")
+
+    monkeypatch.setattr(summary, "_span", broken)  # a bug in the formatting, not bad input
+    assert main(["calls", "--log", str(log)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "faceid-tools calls: internal error: ValueError: invalid literal for int() with base 10: "
+        "'x' (run with -vv for the traceback)"
+    ]
+    assert main(["-vv", "calls", "--log", str(log)]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from faceid_tools import errors as e
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.models import ReflectSequence
+from faceid_tools.client.results import ReflectSequence
 from tests.client.conftest import Sleeps, rows
 from tests.fixtures import servers as s
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer

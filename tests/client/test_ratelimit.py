@@ -10,7 +10,7 @@ import pytest
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.ratelimit import RateLimiter
+from faceid_tools.client.ratelimit import RateLimiter
 from tests.client.conftest import MD5, SG_URL, rows
 from tests.client.test_retry import FakeClock
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer

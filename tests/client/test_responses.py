@@ -11,7 +11,7 @@ from faceid_tools import __version__
 from faceid_tools import errors as e
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from tests.client.conftest import MD5, SG_URL, rows
 from tests.fixtures import servers as s
 from tests.fixtures.servers import FaultServer

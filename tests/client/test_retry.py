@@ -10,8 +10,8 @@ import pytest
 from faceid_tools import errors as e
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.ratelimit import RateLimiter
-from faceid_tools.retry import RetryPolicy, is_retryable
+from faceid_tools.client.ratelimit import RateLimiter
+from faceid_tools.client.retry import RetryPolicy, is_retryable
 from tests.client.conftest import MD5, SG_URL, Sleeps, rows
 from tests.fixtures import servers as s
 from tests.fixtures.servers import FaultServer

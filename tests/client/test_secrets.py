@@ -20,7 +20,7 @@ import pytest
 from faceid_tools import errors as e
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from tests.fixtures import servers as s
 from tests.fixtures.servers import PRESIGN_AK, PRESIGN_SIGNATURE, FaultServer
 
@@ -157,7 +157,7 @@ def test_no_secret_reaches_the_log_file_log_lines_exceptions_or_reprs(
 
 def test_the_redacting_filter_is_on_the_http_loggers() -> None:
     import faceid_tools.client  # noqa: F401  (installs the filter)
-    from faceid_tools.redact import HTTP_LOGGERS, RedactingFilter
+    from faceid_tools.client.redact import HTTP_LOGGERS, RedactingFilter
 
     for name in HTTP_LOGGERS:
         assert any(isinstance(f, RedactingFilter) for f in logging.getLogger(name).filters)

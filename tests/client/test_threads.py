@@ -9,7 +9,7 @@ import pandas as pd
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.ratelimit import RateLimiter
+from faceid_tools.client.ratelimit import RateLimiter
 from tests.client.conftest import MD5, SG_URL, rows
 from tests.fixtures.servers import FaultServer
 

@@ -10,8 +10,8 @@ import pytest
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import COS_REGION_RULE, FaceIDClient
+from faceid_tools.client.regions import DEFAULT_ENDPOINT
 from faceid_tools.errors import ValidationError
-from faceid_tools.regions import DEFAULT_ENDPOINT
 from tests.client.conftest import MD5, SG_URL
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer
 

@@ -1,4 +1,4 @@
-"""Talking to the emulator the way a client does: requests + faceid_tools.signing (no client module)."""
+"""Talking to the emulator the way a client does: requests + faceid_tools.client.signing (no client module)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from faceid_tools import signing
-from faceid_tools.credentials import Credential
+from faceid_tools.client import signing
+from faceid_tools.client.credentials import Credential
 
 
 class Target(Protocol):

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom, norm
 
+from faceid_tools.client.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.emulator.models import Backend
 from faceid_tools.emulator.profile import FAULT_CODES, TIMEOUT_CODE, Profile
-from faceid_tools.regions import REGIONS, SECURITY_LEVELS
 
 
 @dataclass(frozen=True)

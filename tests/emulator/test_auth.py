@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from faceid_tools import signing
-from faceid_tools.credentials import Credential
+from faceid_tools.client import signing
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import Emulator
 
 from ._api import call, error_code, host_of, response_of, signed_headers

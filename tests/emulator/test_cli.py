@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from faceid_tools.cli import build_parser, main
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import Emulator
 
 from ._api import Remote, error_code, generate, upload

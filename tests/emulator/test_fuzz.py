@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faceid_tools import signing
+from faceid_tools.client import signing
 from faceid_tools.emulator.server import Emulator
 
 from ._api import UUID_RE, error_code, generate, upload

@@ -11,10 +11,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from faceid_tools.client.regions import cos_region_of
 from faceid_tools.emulator.clock import ManualClock
 from faceid_tools.emulator.objectstore import bucket_host
 from faceid_tools.emulator.server import Emulator
-from faceid_tools.regions import cos_region_of
 
 from ._api import call, error_code, generate, response_of, upload
 

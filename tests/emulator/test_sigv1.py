@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import Emulator
 
 from ._api import host_of, response_of, signed_headers

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import Emulator
 from faceid_tools.seqformat import decode
 

@@ -23,7 +23,7 @@ from faceid_tools.calllog.export import export
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.campaign import run_campaign
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.profile import Profile
 from faceid_tools.emulator.server import Emulator
 from faceid_tools.errors import FaceIDError

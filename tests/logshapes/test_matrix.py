@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 from faceid_tools import analysis
+from faceid_tools.campaign.records import CampaignStore, has_table
 from faceid_tools.campaign.resume import completed_indices
-from faceid_tools.campaign.store import CampaignStore, has_table
 from faceid_tools.campaign.summary import summarize
 from faceid_tools.cli import main as cli_main
 from faceid_tools.errors import FaceIDError

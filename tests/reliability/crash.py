@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faceid_tools.campaign.store import CampaignStore
+from faceid_tools.campaign.records import CampaignStore
+from faceid_tools.client.regions import REGIONS
+from faceid_tools.client.retry import RETRYABLE_HTTP_STATUSES
 from faceid_tools.emulator.profile import Profile
 from faceid_tools.emulator.server import Emulator
 from faceid_tools.errors import is_retryable_code
-from faceid_tools.regions import REGIONS
-from faceid_tools.retry import RETRYABLE_HTTP_STATUSES
 from tests.campaign.killing import probe_command
 
 ROOT = Path(__file__).resolve().parents[2]

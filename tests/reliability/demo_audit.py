@@ -1,6 +1,6 @@
 """``python -m tests.reliability.demo_audit TAP.json LOG.txt [demo args]``: the demo, audited.
 
-Runs :func:`faceid_tools.demo.main` (what ``make demo`` runs) with DEBUG logging on for every
+Runs :func:`faceid_tools.cli.demo.main` (``faceid-tools demo``, what ``make demo`` runs) with DEBUG logging on for every
 logger (``faceid_tools``, ``urllib3``, ``requests``, ...) into ``LOG.txt`` and stderr, and with a
 :class:`~tests.reliability.audit.Tap` on the emulator it starts; the secrets the tap saw are
 written to ``TAP.json`` for the scan.  Exits with the demo's status.
@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from faceid_tools import demo
+from faceid_tools.cli import demo
 from tests.reliability.audit import Tap
 
 

@@ -5,7 +5,7 @@ Every fault the issue names is produced on 127.0.0.1, either by a reply of the s
 nothing answers (:func:`~tests.fixtures.servers.refused_endpoint`,
 :func:`~tests.fixtures.servers.blackhole_endpoint`).  Each :class:`Fault` states what the client
 must make of it: the typed error, the ``outcome`` of its row, the HTTP status logged and whether
-the retry policy retries it (:mod:`faceid_tools.retry`).
+the retry policy retries it (:mod:`faceid_tools.client.retry`).
 
 :class:`PeriodicFaultServer` answers like the fixture server (a tiny FaceID + COS with valid
 envelopes) except that every ``every``-th request ``match`` accepts gets the fault: what a campaign

@@ -23,10 +23,10 @@ import pytest
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.campaign import run_campaign
-from faceid_tools.campaign.store import CampaignStore
+from faceid_tools.campaign.records import CampaignStore
 from faceid_tools.client import FaceIDClient
-from faceid_tools.regions import REGIONS
-from faceid_tools.retry import is_retryable
+from faceid_tools.client.regions import REGIONS
+from faceid_tools.client.retry import is_retryable
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer
 from tests.reliability.conftest import Recorder
 from tests.reliability.faults import (

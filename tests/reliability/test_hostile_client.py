@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
+from faceid_tools.client.regions import REGIONS
+from faceid_tools.client.results import ReflectSequence
 from faceid_tools.errors import ValidationError
-from faceid_tools.models import ReflectSequence
-from faceid_tools.regions import REGIONS
 from tests.fixtures.servers import FIXTURE_CREDENTIAL, FaultServer
 from tests.reliability.conftest import Recorder
 from tests.reliability.settings import SEED, count

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from faceid_tools import errors as e
 from faceid_tools.client import FaceIDClient
+from faceid_tools.client.regions import REGIONS
+from faceid_tools.client.results import DeviceData
 from faceid_tools.emulator.server import DEMO_CREDENTIAL
-from faceid_tools.models import DeviceData
-from faceid_tools.regions import REGIONS
 from tests.reliability.conftest import Recorder
 from tests.reliability.procs import EmulatorProcess
 from tests.reliability.settings import seconds

@@ -5,7 +5,7 @@
   export to Parquet, ``load_calls``, ``faceid-tools calls`` and (full run) the report step; plus
   the error paths a user meets (wrong token, wrong key, MD5 mismatch, tampered presigned link,
   timeout, cross-region and malformed presigned URLs), their ``str``, ``repr`` and tracebacks.
-* (Full run) the real demo, ``python -m faceid_tools.demo``, in a subprocess.
+* (Full run) the real demo, ``python -m faceid_tools.cli.demo``, in a subprocess.
 
 DEBUG logging is on for every logger (``faceid_tools``, ``urllib3``, ``requests``...), into a log
 file and stderr.  Then ``data/``, ``reports/``, every log file, captured stdout/stderr and the
@@ -33,10 +33,10 @@ from faceid_tools.calllog.load import load_calls
 from faceid_tools.campaign import run_campaign
 from faceid_tools.cli import main as cli_main
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import Credential
+from faceid_tools.client.credentials import Credential
 from faceid_tools.emulator.server import DEMO_CREDENTIAL, DEMO_SESSION_CREDENTIAL, Emulator
 from faceid_tools.errors import FaceIDError
-from faceid_tools.report import list_notebooks, render_reports
+from faceid_tools.report.notebooks import list_notebooks, render_reports
 from tests.fixtures.servers import blackhole_endpoint
 from tests.reliability.audit import Hit, Tap, file_texts, scan
 from tests.reliability.conftest import Recorder
@@ -219,7 +219,7 @@ def test_a_session_token_run_and_its_outputs_leak_nothing(
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_demo_leaks_nothing(tmp_path: Path, figures: Recorder) -> None:
-    """``python -m faceid_tools.demo`` as ``make demo`` runs it, DEBUG logging on."""
+    """``python -m faceid_tools.cli.demo`` as ``make demo`` runs it, DEBUG logging on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENCENTCLOUD_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     tap_file = tmp_path.parent / f"{tmp_path.name}-tap.json"
@@ -238,7 +238,7 @@ def test_the_demo_leaks_nothing(tmp_path: Path, figures: Recorder) -> None:
     hits = scan(texts, secrets)
     record(
         figures,
-        "python -m faceid_tools.demo (make demo)",
+        "python -m faceid_tools.cli.demo (make demo)",
         texts,
         secrets,
         hits,

@@ -21,8 +21,8 @@ import traceback
 
 from faceid_tools.calllog.store import CallLog
 from faceid_tools.client import FaceIDClient
-from faceid_tools.credentials import resolve_credential
-from faceid_tools.regions import REGIONS
+from faceid_tools.client.credentials import resolve_credential
+from faceid_tools.client.regions import REGIONS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,8 @@ from faceid_tools import seqformat
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.calllog.schema import INSERT_COLUMNS
 from faceid_tools.cli import main
+from faceid_tools.client.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.emulator.profile import Profile
-from faceid_tools.regions import REGIONS, SECURITY_LEVELS
 from faceid_tools.simulate import random_sequence, simulate, to_epoch_us
 
 from .conftest import START, rows

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import InputError
 from ..parquet import ParquetDatasetError, footer_digest, read_state
 from .convert import _SCHEMA, _first_bad, _from_arrow, _to_table, _write_chunk
 from .parts import ExportError, _Part, _Task
@@ -124,7 +125,7 @@ def export(
     src = Path(sqlite_path)
     out = Path(out_dir)
     if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        raise InputError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if not src.is_file():
         raise ExportError(f"{src}: no call log there")
     # rows above ``hi`` wait for the next run

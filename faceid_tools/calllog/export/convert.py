@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ...errors import InputError
 from ..parquet import NULL_PARTITION, PARTITION
 from ..schema import COLUMNS
 from ..types import KINDS, STORED_TYPES, arrow_schema
@@ -99,7 +100,7 @@ def _convert(column: tuple[Any, ...], kind: str) -> pa.Array:
         return _strings(column).dictionary_encode()
     if kind == "time":
         return _timestamps(column)
-    raise ValueError(f"unknown column kind {kind!r}")
+    raise InputError(f"unknown column kind {kind!r}")
 
 
 def _integers(column: tuple[Any, ...]) -> pa.Array:

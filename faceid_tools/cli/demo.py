@@ -1,4 +1,4 @@
-"""``python -m faceid_tools.demo`` (``make demo``): a fresh emulator, a one-minute campaign, reports.
+"""``faceid-tools demo`` (``make demo``): a fresh emulator, a one-minute campaign, reports.
 
 Starts the emulator in-process (real time, default profile), probes all 3 regions × 4 security
 levels at the quota with a progress bar into the default call log ``data/calls.sqlite`` (the
@@ -14,8 +14,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .calllog.conventions import DEFAULT_LOG_PATH
-from .campaign import CampaignResult, run_campaign
+from ..calllog.conventions import DEFAULT_LOG_PATH
+from ..campaign import CampaignResult, run_campaign
+from ._options import positive_int
 
 DEMO_LOG = DEFAULT_LOG_PATH
 #: 12 cells × 24 calls = 288 calls: about a minute at the quota.
@@ -39,7 +40,7 @@ def fresh_log(path: Path) -> Path | None:
 
 def run_demo_campaign(log: Path, *, per_cell: int, progress: bool) -> CampaignResult:
     """Start a fresh emulator and run the demo campaign against it."""
-    from .emulator.server import Emulator
+    from ..emulator.server import Emulator
 
     with Emulator(time_scale=1.0) as emu:
         print(f"emulator at {emu.endpoint}; campaign of {12 * per_cell} calls", file=sys.stderr)
@@ -48,24 +49,38 @@ def run_demo_campaign(log: Path, *, per_cell: int, progress: bool) -> CampaignRe
 
 def report_step(log: Path, out_dir: Path = REPORTS_DIR) -> list[Path]:
     """The report step: render the analysis notebooks on the demo log; return the HTML paths."""
-    from .report import render_reports
+    from ..report.notebooks import render_reports
 
     return render_reports(log, out_dir)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m faceid_tools.demo", description=__doc__)
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="a fresh emulator, a one-minute campaign into the default log, then the reports",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--per-cell",
-        type=int,
+        type=positive_int,
         default=DEMO_PER_CELL,
-        help=f"calls per region × level (default {DEMO_PER_CELL}: about a minute)",
+        help=f"calls per region × level, >= 1 (default {DEMO_PER_CELL}: about a minute)",
     )
     parser.add_argument("--log", type=Path, default=DEMO_LOG, help=f"log file (default {DEMO_LOG})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true", help="skip rendering the reports")
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=run)
 
+
+def main(argv: list[str] | None = None) -> int:
+    """``faceid-tools demo`` with ``argv`` (what ``make demo`` runs), through the one entry point."""
+    from . import main as cli_main
+
+    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
+
+
+def run(args: argparse.Namespace) -> int:
     log = args.log
     kept = fresh_log(log)
     if kept is not None:

@@ -26,10 +26,11 @@ import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .calllog.conventions import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_RETRIES, backoff_ceiling
-from .errors import (
+from ..calllog.conventions import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_RETRIES, backoff_ceiling
+from ..errors import (
     APIError,
     HTTPStatusError,
+    InputError,
     NetworkError,
     RequestTimeoutError,
     is_retryable_code,
@@ -73,9 +74,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise ValueError(f"retries: must be an integer >= 0 (got {self.retries!r})")
+            raise InputError(f"retries: must be an integer >= 0 (got {self.retries!r})")
         if not self.base >= 0 or not self.cap >= 0:
-            raise ValueError("base and cap: must be >= 0")
+            raise InputError("base and cap: must be >= 0")
 
     @property
     def attempts(self) -> int:

@@ -30,7 +30,7 @@ import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import requote_uri
 
-from .errors import FaceIDError, NetworkError, RequestTimeoutError, ResponseTooLargeError
+from ..errors import FaceIDError, NetworkError, RequestTimeoutError, ResponseTooLargeError
 from .regions import is_loopback_host
 
 __all__ = ["Reply", "Transport"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from .._version import __version__
 from ..calllog.conventions import RUN_MODE_FIXED, RUN_MODES
-from ..errors import FaceIDError
+from ..errors import FaceIDError, InputError
 from .plan import Plan
 
 SCHEMA_SQL: tuple[str, ...] = (
@@ -223,7 +223,7 @@ class CampaignStore:
         created, regions, levels, per_cell, seed, sha, retries, device_data, endpoint, mode = row
         plan = Plan(tuple(json.loads(regions)), tuple(json.loads(levels)), per_cell, seed)
         if plan.fingerprint() != sha:
-            raise ValueError(
+            raise InputError(
                 f"campaign {campaign_id!r}: the rebuilt plan differs from the stored one"
             )
         return CampaignRecord(campaign_id, created, plan, retries, device_data, endpoint, mode)
@@ -293,7 +293,7 @@ class CampaignStore:
     ) -> None:
         """Mark a plan call finished (after its last exchange is logged)."""
         if status not in CALL_STATUSES:
-            raise ValueError(f"unknown call status {status!r}")
+            raise InputError(f"unknown call status {status!r}")
         with self._tx() as c:
             c.execute(
                 "INSERT OR IGNORE INTO campaign_calls VALUES (?,?,?,?,?,?,?,?,?)",

@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
+from ..errors import InputError
+
 __all__ = ["RateLimiter", "Slot"]
 
 
@@ -46,9 +48,9 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not (isinstance(rate, int | float) and rate > 0 and math.isfinite(rate)):
-            raise ValueError(f"rate: must be a positive finite number (got {rate!r})")
+            raise InputError(f"rate: must be a positive finite number (got {rate!r})")
         if not (isinstance(per, int | float) and per > 0 and math.isfinite(per)):
-            raise ValueError(f"per: must be a positive finite number (got {per!r})")
+            raise InputError(f"per: must be a positive finite number (got {per!r})")
         self.rate = float(rate)
         self.per = float(per)
         if rate >= 1:

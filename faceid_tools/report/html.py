@@ -16,7 +16,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from nbformat import NotebookNode
 
-from .report_defaults import INJECTED_TAG, PARAMETERS_TAG
+from .defaults import INJECTED_TAG, PARAMETERS_TAG
 
 __all__ = ["describe_figures", "exclude_input", "render_html"]
 

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calllog.conventions import OK
 from ..calllog.schema import OUTCOME_CATEGORIES
+from ..errors import InputError
 from ._data import (
     GRS,
     Attempts,
@@ -28,11 +30,11 @@ __all__ = ["error_codes", "error_rates", "outcome_breakdown"]
 def selection(per: Per, action: str | None, attempts: Attempts = "all") -> Selection:
     """Rows an error count looks at: every attempt, or each call's final attempt."""
     if per not in ("attempt", "call"):
-        raise ValueError(f"per must be 'attempt' or 'call', got {per!r}")
+        raise InputError(f"per must be 'attempt' or 'call', got {per!r}")
     if attempts not in ("all", "first"):
-        raise ValueError(f"attempts must be 'all' or 'first', got {attempts!r}")
+        raise InputError(f"attempts must be 'all' or 'first', got {attempts!r}")
     if per == "call" and attempts == "first":
-        raise ValueError(
+        raise InputError(
             "per='call' looks at each call's final attempt; attempts='first' contradicts it"
         )
     return Selection(
@@ -50,17 +52,29 @@ def outcome_counts(
     return src.counts(sel, [*keys, "outcome"], value=value)
 
 
+def failures(outcome: pd.Series, count: pd.Series) -> np.ndarray:
+    """``count`` where ``outcome`` is a failure (anything but ``ok``), else 0: the one rule of
+    what an error is, for every rate of errors."""
+    return np.where(outcome.astype(object) != OK, count, 0)
+
+
 def rate_table(
-    totals: pd.DataFrame, keys: Sequence[str], confidence: float, *, k: str = "errors"
+    totals: pd.DataFrame,
+    keys: Sequence[str],
+    confidence: float,
+    *,
+    k: str = "errors",
+    name: str = "rate",
 ) -> pd.DataFrame:
-    """Add ``rate``, ``rate_lo``, ``rate_hi`` (Wilson) to a frame with ``n`` and ``k`` columns."""
+    """Add ``<name>``, ``<name>_lo``, ``<name>_hi`` (k / n with its Wilson interval; NaN where
+    n = 0) to a frame with ``n`` and ``k`` columns: the one definition of a rate shown."""
     n = totals["n"].to_numpy(dtype=float)
     hits = totals[k].to_numpy(dtype=float)
     lo, hi = wilson_interval(hits, n, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
-        totals["rate"] = np.where(n > 0, hits / n, np.nan)
-    totals["rate_lo"] = lo
-    totals["rate_hi"] = hi
+        totals[name] = np.where(n > 0, hits / n, np.nan)
+    totals[f"{name}_lo"] = lo
+    totals[f"{name}_hi"] = hi
     return totals
 
 
@@ -89,7 +103,7 @@ def error_rates(
 
 
 def _rates_from_outcomes(raw: pd.DataFrame, keys: Sequence[str], confidence: float) -> pd.DataFrame:
-    raw = raw.assign(_err=np.where(raw["outcome"].astype(object) != "ok", raw["count"], 0))
+    raw = raw.assign(_err=failures(raw["outcome"], raw["count"]))
     if keys:
         totals = (
             raw.groupby(list(keys), dropna=False, sort=False, observed=True)
@@ -122,7 +136,7 @@ def error_codes(
     """
     keys = check_keys(by)
     if "error_code" in keys:
-        raise ValueError("error_code is the breakdown already; leave it out of `by`")
+        raise InputError("error_code is the breakdown already; leave it out of `by`")
     src = resolve(data)
     raw = src.counts(selection(per, action, attempts), [*keys, "outcome", "error_code"])
     outcome = raw["outcome"].astype(object)
@@ -166,7 +180,7 @@ def outcome_breakdown(
     """
     keys = check_keys(by)
     if "outcome" in keys:
-        raise ValueError("outcome is the breakdown already; leave it out of `by`")
+        raise InputError("outcome is the breakdown already; leave it out of `by`")
     src = resolve(data)
     raw = outcome_counts(src, keys, selection(per, action, attempts))
     group_keys = list(keys)

@@ -7,10 +7,10 @@ from typing import Protocol
 
 import pandas as pd
 
-from ..calllog.schema import COLUMNS
-from . import _duck_order
-from ._engine import RankFn, order_statistics_from_counts
-from ._selection import Selection, merge_null_safe
+from ....calllog.schema import COLUMNS
+from ..._selection import Selection, merge_null_safe
+from ..base import RankFn, order_statistics_from_counts
+from . import order as _duck_order
 
 
 class DuckSource(_duck_order.DuckSource, Protocol):

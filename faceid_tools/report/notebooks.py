@@ -38,10 +38,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
 
-from . import packaged
-from .errors import FaceIDError
-from .redact import redact_text
-from .report_defaults import (
+from .. import packaged
+from ..client.redact import redact_text
+from ..errors import FaceIDError, InputError, MissingInputError
+from .defaults import (
     DEFAULT_CELL_TIMEOUT,
     INJECTED_TAG,
     PARAMETERS_TAG,
@@ -49,8 +49,8 @@ from .report_defaults import (
     default_jobs,
     default_notebooks_dir,
 )
-from .report_html import render_html
-from .report_progress import NotebookProgress
+from .html import render_html
+from .progress import NotebookProgress
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,12 @@ def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
     """The ``NN-name.ipynb`` notebooks of a folder, in name order."""
     folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     if not folder.is_dir():
-        raise FileNotFoundError(f"notebooks folder not found: {folder}")
+        raise MissingInputError(f"notebooks folder not found: {folder}")
     found = sorted(
         p for p in folder.glob("*.ipynb") if not p.name.startswith((".", "_")) and p.is_file()
     )
     if not found:
-        raise FileNotFoundError(f"no notebooks (*.ipynb) in {folder}")
+        raise MissingInputError(f"no notebooks (*.ipynb) in {folder}")
     return found
 
 
@@ -126,7 +126,7 @@ def _parameter_source(parameters: Mapping[str, Any]) -> str:
     lines = ["# Parameters"]
     for name, value in parameters.items():
         if not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+            raise InputError(f"parameter name {name!r} is not a Python identifier")
         if isinstance(value, Path):
             value = str(value)
         if not isinstance(value, _LITERAL_TYPES):
@@ -198,7 +198,7 @@ def check_kernel(name: str) -> None:
     installed = sorted(KernelSpecManager().find_kernel_specs())
     if name not in installed:
         listed = ", ".join(installed) or "none (see `jupyter kernelspec list`)"
-        raise ValueError(f"--kernel {name}: no such Jupyter kernel; installed: {listed}")
+        raise InputError(f"--kernel {name}: no such Jupyter kernel; installed: {listed}")
 
 
 def kernel_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -318,11 +318,11 @@ def render_reports(
         check_kernel(kernel)
     source = Path(data) if data is not None else default_data()
     if not source.exists():
-        raise FileNotFoundError(f"call log not found: {source}")
+        raise MissingInputError(f"call log not found: {source}")
     extra: dict[str, Any] = {}
     if baseline is not None:
         if not Path(baseline).exists():
-            raise FileNotFoundError(f"baseline call log not found: {baseline}")
+            raise MissingInputError(f"baseline call log not found: {baseline}")
         extra["BASELINE"] = str(Path(baseline).resolve())
     paths = list_notebooks(notebooks_dir)
     if notebooks:
@@ -330,12 +330,12 @@ def render_reports(
         paths = [p for p in paths if p.name in wanted or p.stem in wanted]
         missing = wanted - {p.name for p in paths} - {p.stem for p in paths}
         if missing:
-            raise FileNotFoundError(f"no such notebook(s): {', '.join(sorted(missing))}")
+            raise MissingInputError(f"no such notebook(s): {', '.join(sorted(missing))}")
     params = {"DATA": str(source.resolve()), **dict(parameters or {}), **extra}
     declared = {p: declared_parameters(nbformat.read(p, as_version=4)) for p in paths}
     unused = set(params) - {"DATA"} - {n for names in declared.values() for n in names}
     if unused:
-        raise ValueError(f"no notebook takes the parameter(s) {', '.join(sorted(unused))}")
+        raise InputError(f"no notebook takes the parameter(s) {', '.join(sorted(unused))}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     secrets = _secret_values()

@@ -1,4 +1,4 @@
-"""Defaults of the report step, kept apart from :mod:`faceid_tools.report` so that building the CLI
+"""Defaults of the report step, kept apart from :mod:`faceid_tools.report.notebooks` so that building the CLI
 parser does not import Jupyter (nbformat, nbconvert, zmq: seconds of start-up).
 
 Which notebooks and which data a report uses when none are named:
@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, packaged
-from .calllog.store import DEFAULT_PATH
+from .. import __version__, packaged
+from ..calllog.store import DEFAULT_PATH
 
 #: The tag of the notebook cell holding its parameters' defaults, and of the cell a run injects.
 PARAMETERS_TAG = "parameters"

@@ -8,9 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.baseline import CHANGE_VERDICTS
-from ..analysis.baseline_review import METRIC_NAMES
-from ._format import LEVEL_NAMES
+from ...analysis.baseline import CHANGE_VERDICTS
+from ...client.vocabulary import LEVEL_NAMES, METRIC_NAMES
 from ._html import Cell, coloured_matrix
 
 __all__ = ["CHANGE_COLOURS", "change_matrix"]

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES
-from ._engine import FIRST_SEEN_ORDER, Engine, RankFn
-from ._inputs import check_pandas_frame
-from ._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection, columns_read
+from ...calllog.schema import CATEGORIES
+from .._inputs import check_pandas_frame
+from .._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection, columns_read
+from .base import FIRST_SEEN_ORDER, Engine, RankFn
 
 
 class PandasSource(Engine):

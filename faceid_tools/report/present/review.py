@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..analysis.decisions import OBJECTIVE_NAMES, probe_plan
-from ..analysis.review import SLO
+from ...analysis.decisions import OBJECTIVE_NAMES, probe_plan
+from ...analysis.review import SLO
 from ._format import LEVEL_NAMES, MISSING, interval, is_missing, ms, pct, signed
 from ._html import Cell, Html, coloured_matrix
 from ._table import table
@@ -254,7 +254,7 @@ def lead(
     """Markdown: the few lines a meeting decides from, above the matrix — verdict counts per
     grain, the worst failures, the regressions since the baseline (counted, the worst named;
     listed in their own section) and the command that decides the rest."""
-    from ..analysis.decisions import cell_decisions
+    from ...analysis.decisions import cell_decisions
 
     decisions = cell_decisions(verdicts)
     grains = list(dict.fromkeys(decisions["grain"]))
@@ -279,7 +279,7 @@ def lead(
 
 
 def _change_text(rec: Mapping[Hashable, Any]) -> str:
-    from ..analysis.baseline_review import METRIC_NAMES
+    from ...client.vocabulary import METRIC_NAMES
 
     metric = str(rec["metric"])
     unit = "ms" if metric.endswith("_ms") else "pts"

@@ -6,21 +6,26 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-SERVICE = "faceid"
-API_VERSION = "2018-03-01"
-ACTION = "GenerateReflectSequence"
+from .vocabulary import (
+    API_VERSION as API_VERSION,
+)
+from .vocabulary import (
+    CREATE_UPLOAD_URL,
+    GENERATE,
+    LEVEL_MEANINGS,
+    SERVICE,
+)
+from .vocabulary import (
+    DEFAULT_SECURITY_LEVEL as DEFAULT_SECURITY_LEVEL,
+)
+
+ACTION = GENERATE
 
 #: The only regions the action supports (seed page).
 REGIONS: tuple[str, ...] = ("ap-bangkok", "ap-hongkong", "ap-singapore")
 
 #: Security levels as the API takes them (strings) and what each means.
-SECURITY_LEVELS: dict[str, str] = {
-    "1": "silent",
-    "2": "blinking",
-    "3": "light",
-    "4": "blinking + light",
-}
-DEFAULT_SECURITY_LEVEL = "4"
+SECURITY_LEVELS: dict[str, str] = LEVEL_MEANINGS
 
 #: Valid Tencent Cloud regions the action does *not* support (answer: UnsupportedRegion).
 OTHER_TENCENT_REGIONS: frozenset[str] = frozenset(
@@ -49,7 +54,7 @@ OTHER_TENCENT_REGIONS: frozenset[str] = frozenset(
 )
 
 #: Per-action quota of the service, requests per second.
-QUOTAS: dict[str, float] = {"GenerateReflectSequence": 5.0, "CreateUploadUrl": 20.0}
+QUOTAS: dict[str, float] = {GENERATE: 5.0, CREATE_UPLOAD_URL: 20.0}
 
 DEFAULT_ENDPOINT = "https://faceid.intl.tencentcloudapi.com"
 
@@ -101,5 +106,21 @@ def is_loopback_host(host: str | None) -> bool:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_endpoint(endpoint: str | None) -> bool:
+    """True when an endpoint -- a URL, ``host``, ``host:port``, ``[::1]`` or ``[::1]:port`` --
+    names a loopback host (:func:`is_loopback_host`): the one loopback test of the package."""
+    if not endpoint:
+        return False
+    text = endpoint.strip()
+    if "://" not in text:
+        if text.count(":") > 1 and not text.startswith("["):
+            return is_loopback_host(text)  # a bare IPv6 address such as ::1
+        text = f"//{text}"
+    try:
+        return is_loopback_host(urlsplit(text).hostname)
     except ValueError:
         return False

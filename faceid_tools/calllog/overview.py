@@ -9,9 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import CallLogError
-from .conventions import GENERATE, missing_name
+from ..errors import CallLogError, MissingInputError
+from .conventions import missing_name
 from .migrations import user_version
+from .rules import final_outcome_counts
 
 __all__ = ["LogSummary", "format_summary", "summarize"]
 
@@ -35,8 +36,8 @@ class LogSummary:
     by_outcome: dict[str, int] = field(default_factory=dict)
     error_codes: dict[str, int] = field(default_factory=dict)
     mean_latency_ms_ok: dict[str, float] = field(default_factory=dict)
-    #: GenerateReflectSequence calls (distinct ``call_id``), and those whose last attempt failed:
-    #: what a campaign's summary calls "calls" and "failed" (``calls`` also counts uploads).
+    #: GenerateReflectSequence calls, and those whose final outcome is a failure
+    #: (:mod:`.rules`): what a campaign's summary calls "calls" and "failed".
     generate_calls: int = 0
     generate_failed: int = 0
     #: p50 and p99 latency of ok rows per action: order statistics of rank
@@ -56,7 +57,7 @@ def summarize(path: str | os.PathLike[str], *, campaign_id: str | None = None) -
             "analysis and the report pages; give the SQLite log it was exported from)"
         )
     if not file.is_file():
-        raise FileNotFoundError(f"no call log at {file}")
+        raise MissingInputError(f"no call log at {file}")
     try:
         conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
         try:
@@ -106,12 +107,9 @@ def _summarize(conn: sqlite3.Connection, path: str, campaign_id: str | None) -> 
         )
         if mean is not None
     }
-    generate_calls, generate_failed = conn.execute(
-        "SELECT count(*), coalesce(sum(outcome IS NOT 'ok'), 0) FROM ("
-        "SELECT call_id, outcome, max(attempt) FROM calls "
-        f"{where} {'AND' if where else 'WHERE'} action = ? GROUP BY call_id)",
-        (*params, GENERATE),
-    ).fetchone()
+    generate_calls, generate_failed = final_outcome_counts(
+        conn, "campaign_id = ?" if campaign_id else "", params
+    )
     return LogSummary(
         path=path,
         schema_version=version,

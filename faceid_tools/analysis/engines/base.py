@@ -3,9 +3,10 @@
 A metric (in ``latency``, ``errors``, ``compare``, ``sequences``, ``timeseries``) says *what* to
 compute in terms of these operations; an engine says *how*, once per engine:
 
-* :mod:`._frame` — pandas, for call-log DataFrames (and SQLite logs, loaded);
-* :mod:`._duck` (+ :mod:`._duck_order`) — DuckDB SQL over a Parquet dataset's files;
-* :mod:`._spark` — a ``pyspark.sql.DataFrame`` (pyspark imported only when one is given).
+* :mod:`.pandas` — pandas, for call-log DataFrames (and SQLite logs, loaded);
+* :mod:`.duckdb` (``source``, ``order``, ``properties``, ``daily``, ``footers``) — DuckDB SQL over
+  a Parquet dataset's files;
+* :mod:`.spark` — a ``pyspark.sql.DataFrame`` (pyspark imported only when one is given).
 
 Every operation takes a :class:`Selection` (which rows) and group keys (call-log columns or the
 time keys ``minute``/``hour``/``day``), and returns a small pandas frame of aggregates with the
@@ -24,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ._selection import Selection, merge_null_safe
+from .._selection import Selection, merge_null_safe
 
 #: Ranks a group needs: name -> 1-based rank, 0 when that statistic does not exist for n.
 RankFn = Callable[[int], Mapping[str, int]]

@@ -27,10 +27,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES
-from . import _duck_order
-from ._engine import RankFn
-from ._selection import Selection
+from ....calllog.schema import CATEGORIES
+from ..._selection import Selection
+from ..base import RankFn
+from . import order as _duck_order
 
 
 class DuckSource(_duck_order.DuckSource, Protocol):

@@ -1,10 +1,17 @@
 """Errors to messages and exit codes, for every subcommand, in one place.
 
-* exit **2**, bad input: an argument or a file the user named breaks a rule (a
-  :class:`~faceid_tools.errors.ValidationError`, a profile or call log that cannot be used, a
-  missing file, an unknown campaign, ...);
-* exit **1**, a failure during the work (the service, the network, a notebook, a damaged dataset
-  found by ``--verify``, anything unexpected);
+The map lists the package's own errors only -- the root
+:class:`~faceid_tools.errors.FaceIDError` and its documented subclasses -- never a builtin such as
+``ValueError`` or ``OSError``, whoever raised it:
+
+* exit **2**, bad input: an argument or a file the user named breaks a rule
+  (:data:`BAD_INPUT`: :class:`~faceid_tools.errors.InputError` and its
+  :class:`~faceid_tools.errors.MissingInputError`, :class:`~faceid_tools.errors.ValidationError`,
+  a profile or call log that cannot be used, an unknown campaign, ...);
+* exit **1**, a failure during the work (any other ``FaceIDError``: the service, the network, a
+  notebook, a damaged dataset found by ``--verify``);
+* exit **1**, an internal error: any exception that is not a ``FaceIDError`` is a bug; its line
+  says so, names the exception and says to run with ``-vv`` for the traceback;
 * exit **130**, Ctrl-C.
 
 Each prints one line, ``faceid-tools COMMAND: <what>: <rule>``; the traceback only with ``-vv``.
@@ -18,7 +25,7 @@ import traceback
 from typing import NoReturn
 
 from ..calllog.migrations import SchemaTooNewError
-from ..errors import CallLogError, CredentialError, FaceIDError, ValidationError
+from ..errors import CallLogError, CredentialError, FaceIDError, InputError, ValidationError
 
 __all__ = [
     "BAD_INPUT",
@@ -54,12 +61,13 @@ def _bad_input_classes() -> tuple[type[BaseException], ...]:
     # imported here so that building the parser stays light (profile pulls in scipy)
     from ..calllog.export import ExportError
     from ..calllog.parquet import ParquetDatasetError
-    from ..campaign.store import CampaignExistsError, UnknownCampaignError
+    from ..campaign.records import CampaignExistsError, UnknownCampaignError
     from ..emulator.profile import ProfileError
     from ..seqformat import SequenceFormatError
 
     return (
         BadInput,
+        InputError,
         ValidationError,
         CredentialError,
         CallLogError,
@@ -70,16 +78,11 @@ def _bad_input_classes() -> tuple[type[BaseException], ...]:
         UnknownCampaignError,
         ProfileError,
         SequenceFormatError,
-        FileNotFoundError,
-        NotADirectoryError,
-        IsADirectoryError,
-        PermissionError,
-        FileExistsError,
-        ValueError,  # the package's checks of arguments (``n must be >= 0``, ...)
     )
 
 
-#: Filled on first use (see :func:`_bad_input_classes`).
+#: The package's errors that mean bad input (exit 2); filled on first use (see
+#: :func:`_bad_input_classes`).
 BAD_INPUT: tuple[type[BaseException], ...] = ()
 
 
@@ -90,6 +93,8 @@ def exit_code(exc: BaseException) -> int:
         return EXIT_INTERRUPTED
     if isinstance(exc, WorkFailed):
         return EXIT_FAILED
+    if not isinstance(exc, FaceIDError):
+        return EXIT_FAILED  # an internal error
     if not BAD_INPUT:
         BAD_INPUT = _bad_input_classes()
     return EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT) else EXIT_FAILED
@@ -101,13 +106,11 @@ def message(exc: BaseException) -> str:
         text = "interrupted"
     elif isinstance(exc, FaceIDError):
         text = str(exc) if exc.code != FaceIDError.code and _is_service(exc) else exc.message
-    elif isinstance(exc, OSError) and exc.strerror:
-        where = exc.filename if exc.filename is not None else ""
-        text = f"{where}: {exc.strerror}" if where else exc.strerror
-    elif isinstance(exc, FaceIDError | ValueError | LookupError | OSError):
-        text = str(exc)
-    else:  # a bug: say so, briefly
-        text = f"unexpected {type(exc).__name__}: {exc} (run with -vv for the traceback)"
+    else:  # not one of ours: a bug (or a failure the package did not name), say so briefly
+        kind = type(exc).__qualname__
+        if type(exc).__module__ != "builtins":
+            kind = f"{type(exc).__module__}.{kind}"
+        text = f"internal error: {kind}: {exc} (run with -vv for the traceback)"
     return " ".join(text.split()) or type(exc).__name__
 
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..analysis.baseline_review import METRIC_NAMES, change_findings
-from ..analysis.provenance import provenance
+from ...analysis.baseline_review import change_findings
+from ...analysis.provenance import provenance
+from ...client.vocabulary import METRIC_NAMES
 from ._format import MISSING, is_missing, ms, p_text, pct, signed
 from ._table import details, table
 from .changes import change_matrix
@@ -41,8 +42,8 @@ def since_baseline(
     import matplotlib.pyplot as plt
     from IPython.display import Markdown
 
-    from ..analysis.baseline import compare_to_baseline
-    from ..plots import latency_vs_baseline
+    from ...analysis.baseline import compare_to_baseline
+    from ...plots import latency_vs_baseline
 
     confidence = float(changes.attrs.get("confidence", 0.95))
     level = f"{confidence:.0%}"

@@ -14,17 +14,21 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES
-from . import _cache, _duck_order, _duck_properties, _duck_summary
-from ._engine import (
+from ....calllog.schema import CATEGORIES
+from ....errors import InputError, MissingInputError
+from ... import _cache
+from ..._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from ..base import (
     FIRST_SEEN_ORDER,
     Engine,
     RankFn,
     u_from_rank_sums,
 )
-from ._footers import _day_partitioned as _day_partitioned
-from ._footers import _Footers
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from . import daily as _duck_summary
+from . import order as _duck_order
+from . import properties as _duck_properties
+from .footers import _day_partitioned as _day_partitioned
+from .footers import _Footers
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class ParquetDataset:
 
     def files(self) -> list[Path]:
         """The committed Parquet files (never a part an interrupted export left behind)."""
-        from ..calllog.parquet import dataset_files
+        from ....calllog.parquet import dataset_files
 
         return dataset_files(self.path)
 
@@ -63,7 +67,7 @@ class DuckSource(Engine):
         self.dataset = dataset
         self.files = dataset.files()
         if not self.files:
-            raise FileNotFoundError(f"no Parquet files in the dataset {dataset.path}")
+            raise MissingInputError(f"no Parquet files in the dataset {dataset.path}")
         self._scan: list[Path] | None = None  # the files queries read, when not all
         self._identity: tuple[str, str] | None = None
         footers = _Footers.read(self.files)
@@ -167,7 +171,7 @@ class DuckSource(Engine):
             needed.add("day" if key == "day" and self.day_partitioned else "started_at")
         missing = needed - self.columns
         if missing:
-            raise ValueError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
+            raise InputError(f"{self.dataset.path}: missing column(s) {sorted(missing)}")
         cols = ", ".join(self._col_sql(c) for c in sorted(needed))
         sql = f"SELECT {cols} FROM {self.table_sql}"
         conds = []

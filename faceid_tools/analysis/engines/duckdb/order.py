@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
-from ..calllog.schema import CATEGORIES
-from ._engine import RankFn, rank_table, rows_from_picked
-from ._selection import TIME_KEYS, Selection, merge_null_safe
+from ....calllog.schema import CATEGORIES
+from ..._selection import TIME_KEYS, Selection, merge_null_safe
+from ..base import RankFn, rank_table, rows_from_picked
 
 if TYPE_CHECKING:
     import duckdb

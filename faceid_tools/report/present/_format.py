@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from ...client.vocabulary import LEVEL_NAMES
+
 __all__ = [
     "LEVEL_NAMES",
     "MISSING",
@@ -33,7 +35,6 @@ PROPERTY_NAMES = {
     "seq_duration_ms": "Duration",
     "seq_blinks": "Blink cues",
 }
-LEVEL_NAMES = {"1": "1 silent", "2": "2 blinking", "3": "3 light", "4": "4 blinking + light"}
 MISSING = "—"
 UNBOUNDED_NOTE = (
     "An interval written “≥ x” (or “≤ x”) has no bound on the other side: too few observations "

@@ -20,8 +20,10 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..calllog.schema import CATEGORIES, COLUMNS
-from ._engine import (
+from ...calllog.schema import CATEGORIES, COLUMNS
+from .._inputs import REQUIRED, columns_error
+from .._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, columns_read
+from .base import (
     FIRST_SEEN_ORDER,
     Engine,
     RankFn,
@@ -29,8 +31,6 @@ from ._engine import (
     rows_from_picked,
     u_from_rank_sums,
 )
-from ._inputs import REQUIRED, columns_error
-from ._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, columns_read
 
 _KINDS = {c.name: c.kind for c in COLUMNS}
 
