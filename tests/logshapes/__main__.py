@@ -1,6 +1,7 @@
 """``python -m tests.logshapes --out /tmp/logshapes.md``: run the matrix, write it as a table.
 
-Runs ``tests/logshapes`` (``--all`` adds the slow cells: the Parquet renders) with fresh records,
+Runs ``tests/logshapes`` (``--all`` adds the slow cells: the Parquet renders and most reviews with
+a baseline) with fresh records,
 then writes shape × page/command (ok, or the one line) as Markdown.  The exit status is pytest's.
 """
 
