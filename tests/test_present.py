@@ -66,9 +66,9 @@ def _cell_html(html: str, row: str, column: int) -> str:
 def test_on_the_sample_a_cell_shows_its_own_verdict_not_a_pooled_one() -> None:
     """ap-bangkok level 4's p95 is 837 ms (690–889) on the sample: undecided in the cell, even
     though all calls pooled pass it."""
-    from faceid_tools.report.defaults import default_data
+    from tests.fixtures.worktree import SAMPLE  # the shipped sample, named: never make demo's log
 
-    verdicts = analysis.slo_verdicts(default_data())
+    verdicts = analysis.slo_verdicts(SAMPLE / "calls.sqlite")
     html = str(present.matrix(analysis.cell_decisions(verdicts)))
     cell = _cell_html(html, "ap-bangkok", 3)
     assert "NOT ENOUGH DATA" in cell and "p95 latency" in cell and "more calls" in cell

@@ -63,7 +63,7 @@ def cache_root() -> Path | None:
 def _code_digest() -> str:
     """The toolkit version and a digest of the analysis code (results change with either)."""
     digest = hashlib.sha256(__version__.encode())
-    for f in sorted(Path(__file__).parent.glob("*.py")):
+    for f in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(f.name.encode() + f.read_bytes())
     return digest.hexdigest()[:16]
 

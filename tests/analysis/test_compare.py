@@ -149,9 +149,9 @@ def _every_comparison(data: object, confidence: float = 0.95) -> list[pd.DataFra
 
 
 def test_markers_and_intervals_agree_on_the_sample() -> None:
-    from faceid_tools.report.defaults import default_data
+    from tests.fixtures.worktree import SAMPLE  # the shipped sample, named: never make demo's log
 
-    results = _every_comparison(default_data())
+    results = _every_comparison(SAMPLE / "calls.sqlite")
     for result in results:
         _agree(result)
     assert sum(int(r["significant"].sum()) for r in results) > 0  # filled markers exist too

@@ -215,7 +215,7 @@ def test_the_topic_modules_define_metrics_without_engine_branches_or_sql() -> No
     import ast
     import re
 
-    topic = ("latency", "errors", "compare", "sequences", "timeseries", "review")
+    topic = ("latency", "error_rates", "compare", "sequences", "timeseries", "review")
     engines = {"PandasSource", "DuckSource", "SparkSource", "Staged", "DataFrame"}
     for name in topic:
         path = ROOT / "faceid_tools" / "analysis" / f"{name}.py"

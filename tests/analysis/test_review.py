@@ -271,9 +271,9 @@ def test_probe_plan_sums_what_each_open_cell_needs(frame: pd.DataFrame) -> None:
     assert plan.unreachable == len(open_) - len(known)
     assert set(plan.regions) == {str(v) for v in open_["region"]}  # cells without calls too
     assert plan.minutes(5.0) == pytest.approx(plan.calls / 300)
-    from faceid_tools.report.defaults import default_data
+    from tests.fixtures.worktree import SAMPLE  # the shipped sample, named: never make demo's log
 
-    sample = probe_plan(slo_verdicts(default_data()))
+    sample = probe_plan(slo_verdicts(SAMPLE / "calls.sqlite"))
     assert sample is not None and sample.cells > 1
     assert sample.calls < sample.per_cell * sample.cells  # summed, not the largest × cells
 

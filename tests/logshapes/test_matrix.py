@@ -238,7 +238,6 @@ def _calls(data: Any, base: Any) -> dict[str, Callable[[], Any]]:
         "cell_decisions": lambda: a.cell_decisions(slo()),
         "key_rows": lambda: a.key_rows(slo()),
         "probe_plan": lambda: a.probe_plan(slo()),
-        "probe_command": lambda: a.probe_command(slo()),
         "top_findings": lambda: a.top_findings(data),
         "window": lambda: a.window(data, start="2000-01-01"),
         "compare_to_baseline": change,
