@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy faceid_tools
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" -q --durations=25
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
