@@ -72,34 +72,27 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
+def _float(text: str, ok: Callable[[float], bool], rule: str) -> float:
+    """``text`` as a float satisfying ``ok``, else argparse's one-line error naming ``rule``."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _float(text, lambda v: v > 0 and math.isfinite(v), "a positive number")
 
 
 def _ms(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of ms, got {text}")
-    return value
+    return _float(text, lambda v: v > 0 and math.isfinite(v), "a positive number of ms")
 
 
 def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a rate between 0 and 1, got {text}")
-    return value
+    return _float(text, lambda v: 0 <= v <= 1, "a rate between 0 and 1")
 
 
 #: The objectives (``faceid-tools report`` and ``probe --until-decided`` judge on the same ones):
