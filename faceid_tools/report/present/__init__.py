@@ -9,7 +9,8 @@ when the data cannot bound the upper side), each explained in the table's captio
 The product review (:mod:`.review`): :func:`matrix` (cells and margins, each with its own verdict),
 :func:`lead` (the lines above it), :func:`evidence`, :func:`decided_per_grain`,
 :func:`probe_command` / :func:`probe_line` (the command that decides the open cells),
-:func:`since_baseline` (:func:`change_matrix`, :func:`change_table` and their words).
+:func:`since_baseline` (:func:`change_matrix_html`, :func:`change_table` and their words;
+``change_matrix`` is its former name, kept as an alias).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ._format import (
 from ._html import Html
 from ._table import comparison_table, details, table
 from .baseline import change_table, since_baseline
-from .changes import CHANGE_COLOURS, change_matrix
+from .changes import CHANGE_COLOURS, change_matrix, change_matrix_html
 from .review import (
     VERDICT_COLOURS,
     decided_per_grain,
@@ -50,6 +51,7 @@ __all__ = [
     "VERDICT_COLOURS",
     "Html",
     "change_matrix",
+    "change_matrix_html",
     "change_table",
     "comparison_table",
     "count",

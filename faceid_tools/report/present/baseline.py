@@ -12,7 +12,7 @@ from ...analysis.provenance import provenance
 from ...client.vocabulary import METRIC_NAMES
 from ._format import MISSING, is_missing, ms, p_text, pct, signed
 from ._table import details, table
-from .changes import change_matrix
+from .changes import change_matrix_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,7 +61,7 @@ def since_baseline(
             "data** when a side has too few calls to bound the metric.\n\n**The baseline:**"
         ),
         Markdown(provenance(baseline, base).markdown()),
-        change_matrix(changes),
+        change_matrix_html(changes),
         Markdown(
             "Each cell shows its most alarming verdict across the five metrics (regressed, then "
             "improved, then not enough data, then no evidence), and for a change the metric with "

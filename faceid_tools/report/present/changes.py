@@ -12,7 +12,7 @@ from ...analysis.baseline import CHANGE_VERDICTS
 from ...client.vocabulary import LEVEL_NAMES, METRIC_NAMES
 from ._html import Cell, coloured_matrix
 
-__all__ = ["CHANGE_COLOURS", "change_matrix"]
+__all__ = ["CHANGE_COLOURS", "change_matrix", "change_matrix_html"]
 
 #: Okabe–Ito colours (safe for every common colour-vision deficiency), text colour on each.
 CHANGE_COLOURS: dict[str, tuple[str, str]] = {
@@ -23,7 +23,7 @@ CHANGE_COLOURS: dict[str, tuple[str, str]] = {
 }
 
 
-def change_matrix(
+def change_matrix_html(
     changes: pd.DataFrame, *, rows: str = "region", columns: str = "security_level"
 ) -> Any:
     """The verdicts of :func:`faceid_tools.analysis.compare_to_baseline` as a coloured table.
@@ -58,6 +58,11 @@ def change_matrix(
         kind="change",
         column_labels={c: "Level " + LEVEL_NAMES.get(c, c) for c in columns_},
     )
+
+
+#: The former name of :func:`change_matrix_html`, kept so existing notebooks keep working; it is
+#: the HTML table, not :func:`faceid_tools.analysis.change_matrix` (the frame of verdicts).
+change_matrix = change_matrix_html
 
 
 def _change_text(rec: Mapping[Hashable, Any]) -> str:
