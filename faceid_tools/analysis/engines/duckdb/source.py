@@ -87,7 +87,7 @@ class DuckSource(Engine):
         while a query reads a batch of the files."""
         if self._scan is not None:
             return None
-        from ..calllog.parquet import STATE_FILE
+        from ....calllog.parquet import STATE_FILE
 
         reads = self.table_sql
         if self._identity is None or self._identity[0] != reads:
