@@ -45,7 +45,8 @@ Decisions (:mod:`.decisions`)
     key_rows           the evidence rows that matter (fails and open objectives, every grain)
     probe_plan         the open cells' regions, levels and expected calls (ProbePlan)
 Findings (:mod:`.findings`)
-    top_findings       the most important findings as short sentences
+    top_findings       the most important findings as Finding records (the numbers; the
+                       sentences: faceid_tools.report.present.top_findings)
 Provenance (:mod:`.provenance`)
     provenance         what a page covers: data name, campaigns, dates, counts, service, version
 Since the baseline (:mod:`.baseline`)
@@ -66,7 +67,7 @@ from .baseline_review import change_findings, change_matrix, describe_data
 from .compare import compare_error_rates, compare_latency
 from .decisions import ProbePlan, cell_decisions, key_rows, probe_plan
 from .error_rates import error_codes, error_rates, outcome_breakdown
-from .findings import top_findings
+from .findings import Finding, top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
 from .provenance import Provenance, provenance
 from .review import SLO, slo_verdicts, verdict_matrix
@@ -83,6 +84,7 @@ from .timeseries import daily_summary, hourly_series, summary_table, time_bucket
 __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
+    "Finding",
     "ParquetDataset",
     "ProbePlan",
     "Provenance",

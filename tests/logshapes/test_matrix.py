@@ -28,6 +28,7 @@ from faceid_tools.campaign.resume import completed_indices
 from faceid_tools.campaign.summary import summarize
 from faceid_tools.cli import main as cli_main
 from faceid_tools.errors import FaceIDError
+from faceid_tools.report import present
 from tests.logshapes.matrix import OK, PAGES, forbidden_in, is_pass, page_text, record
 from tests.logshapes.shapes import PARQUET, SHAPES
 
@@ -239,7 +240,7 @@ def _calls(data: Any, base: Any) -> dict[str, Callable[[], Any]]:
         "key_rows": lambda: a.key_rows(slo()),
         "probe_plan": lambda: a.probe_plan(slo()),
         "probe_command": lambda: a.probe_command(slo()),
-        "top_findings": lambda: a.top_findings(data),
+        "top_findings": lambda: present.top_findings(data),  # the records, as sentences
         "window": lambda: a.window(data, start="2000-01-01"),
         "compare_to_baseline": change,
         "change_matrix": lambda: a.change_matrix(change()),
@@ -284,7 +285,13 @@ def test_every_analysis_function(shape: str, shape_paths: dict[str, Path]) -> No
     base = shape_paths[base_name + (PARQUET if parquet else "")]
     data = shape_paths[shape] if parquet else analysis.source(shape_paths[shape])
     engine = "DuckDB" if parquet else "pandas"
-    expected = set(analysis.__all__) - {"DEFAULT_QUANTILES", "SLO", "ParquetDataset", "Provenance"}
+    expected = set(analysis.__all__) - {
+        "DEFAULT_QUANTILES",
+        "SLO",
+        "ParquetDataset",
+        "Provenance",
+        "Finding",
+    }
     calls = _calls(data, base)
     assert set(calls) == expected, "a public analysis function is not in the matrix"
     problems, said = [], []

@@ -10,7 +10,8 @@ The product review (:mod:`.review`): :func:`matrix` (cells and margins, each wit
 :func:`lead` (the lines above it), :func:`evidence`, :func:`decided_per_grain`,
 :func:`probe_command` / :func:`probe_line` (the command that decides the open cells),
 :func:`since_baseline` (:func:`change_matrix_html`, :func:`change_table` and their words;
-``change_matrix`` is its former name, kept as an alias).
+``change_matrix`` is its former name, kept as an alias); :func:`top_findings` (the
+findings as sentences, each written by :func:`finding_text`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._html import Html
 from ._table import comparison_table, details, table
 from .baseline import change_table, since_baseline
 from .changes import CHANGE_COLOURS, change_matrix, change_matrix_html
+from .findings import finding_text, top_findings
 from .review import (
     VERDICT_COLOURS,
     decided_per_grain,
@@ -58,6 +60,7 @@ __all__ = [
     "decided_per_grain",
     "details",
     "evidence",
+    "finding_text",
     "interval",
     "interval_kind",
     "is_missing",
@@ -72,4 +75,5 @@ __all__ = [
     "signed",
     "since_baseline",
     "table",
+    "top_findings",
 ]
