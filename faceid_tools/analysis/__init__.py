@@ -53,8 +53,10 @@ Since the baseline (:mod:`.baseline`)
     compare_to_baseline  per group × metric: change vs a baseline with intervals, Holm, verdicts
     window               a period and/or campaigns of one log, as data for any analysis
     change_matrix        the verdicts as a region × level table (:mod:`.baseline_review`)
-    change_findings      regressions first, then improvements, each with its interval
-    describe_data        one line on what a log holds: calls, campaigns, days
+    change_findings      regressions first, then improvements, with their intervals (ChangeFindings;
+                         the sentences: faceid_tools.report.present.change_findings)
+    describe_data        what a log holds: calls, campaigns, days (DataSpan; the line:
+                         faceid_tools.report.present.describe_data)
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -63,7 +65,13 @@ from __future__ import annotations
 
 from ._data import ParquetDataset, source
 from .baseline import compare_to_baseline, window
-from .baseline_review import change_findings, change_matrix, describe_data
+from .baseline_review import (
+    ChangeFindings,
+    DataSpan,
+    change_findings,
+    change_matrix,
+    describe_data,
+)
 from .compare import compare_error_rates, compare_latency
 from .decisions import ProbePlan, cell_decisions, key_rows, probe_plan
 from .error_rates import error_codes, error_rates, outcome_breakdown
@@ -84,6 +92,8 @@ from .timeseries import daily_summary, hourly_series, summary_table, time_bucket
 __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
+    "ChangeFindings",
+    "DataSpan",
     "Finding",
     "ParquetDataset",
     "ProbePlan",

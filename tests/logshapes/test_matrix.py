@@ -214,7 +214,7 @@ def _calls(data: Any, base: Any) -> dict[str, Callable[[], Any]]:
     return {
         "source": lambda: a.source(data),
         "provenance": lambda: a.provenance(data).markdown(),
-        "describe_data": lambda: a.describe_data(data),
+        "describe_data": lambda: present.describe_data(data),  # the figures, as a line
         "latency_summary": lambda: a.latency_summary(data),
         "queueing_summary": lambda: a.queueing_summary(data, by="region"),
         "latency_ecdf": lambda: a.latency_ecdf(data, by="region"),
@@ -244,7 +244,7 @@ def _calls(data: Any, base: Any) -> dict[str, Callable[[], Any]]:
         "window": lambda: a.window(data, start="2000-01-01"),
         "compare_to_baseline": change,
         "change_matrix": lambda: a.change_matrix(change()),
-        "change_findings": lambda: a.change_findings(change()),
+        "change_findings": lambda: present.change_findings(change()),  # as sentences
     }
 
 

@@ -11,7 +11,8 @@ The product review (:mod:`.review`): :func:`matrix` (cells and margins, each wit
 :func:`probe_command` / :func:`probe_line` (the command that decides the open cells),
 :func:`since_baseline` (:func:`change_matrix_html`, :func:`change_table` and their words;
 ``change_matrix`` is its former name, kept as an alias); :func:`top_findings` (the
-findings as sentences, each written by :func:`finding_text`).
+findings as sentences, each written by :func:`finding_text`); :func:`change_findings` and
+:func:`describe_data` (what changed since the baseline and what a log holds, in words).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from ._format import (
 from ._html import Html
 from ._table import comparison_table, details, table
 from .baseline import change_table, since_baseline
-from .changes import CHANGE_COLOURS, change_matrix, change_matrix_html
+from .changes import (
+    CHANGE_COLOURS,
+    change_findings,
+    change_matrix,
+    change_matrix_html,
+    describe_data,
+)
 from .findings import finding_text, top_findings
 from .review import (
     VERDICT_COLOURS,
@@ -52,12 +59,14 @@ __all__ = [
     "PROPERTY_NAMES",
     "VERDICT_COLOURS",
     "Html",
+    "change_findings",
     "change_matrix",
     "change_matrix_html",
     "change_table",
     "comparison_table",
     "count",
     "decided_per_grain",
+    "describe_data",
     "details",
     "evidence",
     "finding_text",

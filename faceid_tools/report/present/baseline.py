@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ...analysis.baseline_review import change_findings
 from ...analysis.provenance import provenance
 from ...client.vocabulary import METRIC_NAMES
 from ._format import MISSING, is_missing, ms, p_text, pct, signed
 from ._table import details, table
-from .changes import change_matrix_html
+from .changes import change_findings, change_matrix_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
