@@ -213,7 +213,7 @@ def _calls(data: Any, base: Any) -> dict[str, Callable[[], Any]]:
     a = analysis
     return {
         "source": lambda: a.source(data),
-        "provenance": lambda: a.provenance(data).markdown(),
+        "provenance": lambda: present.provenance_markdown(data),
         "describe_data": lambda: present.describe_data(data),  # the figures, as a line
         "latency_summary": lambda: a.latency_summary(data),
         "queueing_summary": lambda: a.queueing_summary(data, by="region"),

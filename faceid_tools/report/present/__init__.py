@@ -12,7 +12,8 @@ The product review (:mod:`.review`): :func:`matrix` (cells and margins, each wit
 :func:`since_baseline` (:func:`change_matrix_html`, :func:`change_table` and their words;
 ``change_matrix`` is its former name, kept as an alias); :func:`top_findings` (the
 findings as sentences, each written by :func:`finding_text`); :func:`change_findings` and
-:func:`describe_data` (what changed since the baseline and what a log holds, in words).
+:func:`describe_data` (what changed since the baseline and what a log holds, in words); :func:`provenance_markdown`
+(the block a page opens with).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .changes import (
     describe_data,
 )
 from .findings import finding_text, top_findings
+from .provenance import provenance_facts, provenance_markdown
 from .review import (
     VERDICT_COLOURS,
     decided_per_grain,
@@ -81,6 +83,8 @@ __all__ = [
     "pct",
     "probe_command",
     "probe_line",
+    "provenance_facts",
+    "provenance_markdown",
     "signed",
     "since_baseline",
     "table",

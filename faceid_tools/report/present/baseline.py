@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ...analysis.provenance import provenance
 from ...client.vocabulary import METRIC_NAMES
 from ._format import MISSING, is_missing, ms, p_text, pct, signed
 from ._table import details, table
 from .changes import change_findings, change_matrix_html
+from .provenance import provenance_markdown
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,7 +59,7 @@ def since_baseline(
             f"{level} interval excludes zero; **no evidence of change** otherwise; **not enough "
             "data** when a side has too few calls to bound the metric.\n\n**The baseline:**"
         ),
-        Markdown(provenance(baseline, base).markdown()),
+        Markdown(provenance_markdown(baseline, base)),
         change_matrix_html(changes),
         Markdown(
             "Each cell shows its most alarming verdict across the five metrics (regressed, then "
