@@ -40,7 +40,9 @@ class DailyQueries(_duck_order.DuckQueries, Protocol):
     files: list[Path]
     file_rows: tuple[int, ...]
     day_partitioned: bool
-    splits_by_day: bool
+
+    @property
+    def splits_by_day(self) -> bool: ...
 
     def scanning(self, files: list[Path]) -> contextlib.AbstractContextManager[None]: ...
 
