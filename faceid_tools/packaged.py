@@ -137,6 +137,10 @@ def sample_version(path: str | os.PathLike[str]) -> str | None:
     return found["version"] if found else None
 
 
+#: Values of ``$FACEID_TOOLS_CACHE`` that turn caching off (as for the analysis cache).
+_CACHE_OFF = {"off", "0", "none", "false"}
+
+
 def cache_dir() -> Path:
     """``$FACEID_TOOLS_CACHE``, else ``$XDG_CACHE_HOME/faceid-tools``, else ``~/.cache/faceid-tools``."""
     explicit = os.environ.get("FACEID_TOOLS_CACHE")
@@ -154,7 +158,10 @@ def sample_path() -> Path:
     """
     digest = hashlib.sha256(_sample_data()[0]).hexdigest()[:12]
     name = f"sample-{__version__}-{digest}.sqlite"
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "faceid-tools"):
+    temporary = Path(tempfile.gettempdir()) / "faceid-tools"
+    # "off" (and the other words that turn the result cache off) names no folder to write in
+    cache_off = os.environ.get("FACEID_TOOLS_CACHE", "").strip().lower() in _CACHE_OFF
+    for folder in (temporary,) if cache_off else (cache_dir(), temporary):
         target = folder / name
         if target.is_file():
             return target

@@ -198,6 +198,7 @@ def test_provenance_recognises_an_ipv6_loopback_endpoint(tmp_path: Path) -> None
 
     from faceid_tools.analysis.provenance import provenance
     from faceid_tools.calllog.load import load_calls
+    from faceid_tools.report.present import provenance_facts
 
     db = tmp_path / "calls.sqlite"
     simulate(24, db, seed=3)
@@ -205,4 +206,5 @@ def test_provenance_recognises_an_ipv6_loopback_endpoint(tmp_path: Path) -> None
     frame["endpoint"] = pd.Series(["[::1]:8443"] * len(frame), dtype=frame["endpoint"].dtype)
     frame["simulated"] = 0  # as if a campaign had called the emulator on [::1]
     assert is_loopback_host("::1")
-    assert provenance(frame).service.startswith("emulator on loopback")
+    facts = dict(provenance_facts(provenance(frame)))
+    assert facts["Service"].startswith("emulator on loopback")

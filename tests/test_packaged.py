@@ -245,3 +245,15 @@ def test_init_in_the_current_folder(cwd: Path, capsys: pytest.CaptureFixture[str
     assert main(["init"]) == 0
     assert (cwd / "notebooks" / "04-product-review.ipynb").is_file()
     assert "next: faceid-tools report" in capsys.readouterr().err
+
+
+def test_a_cache_turned_off_is_not_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FACEID_TOOLS_CACHE=off turns the cache off; the sample never lands in ./off."""
+    from faceid_tools.packaged import sample_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACEID_TOOLS_CACHE", "off")
+    assert sample_path().is_file()
+    assert not (tmp_path / "off").exists()

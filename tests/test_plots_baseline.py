@@ -44,7 +44,8 @@ def test_the_change_matrix_is_coloured_by_verdict_with_the_word(log: Path) -> No
     now, then = analysis.window(log, campaign="b"), analysis.window(log, campaign="a")
     changes = analysis.compare_to_baseline(now, then)
     worst = analysis.change_matrix(changes)
-    html = str(present.change_matrix(changes))
+    html = str(present.change_matrix_html(changes))
+    assert present.change_matrix is present.change_matrix_html  # the former name still works
     assert html.count('<td class="change change-') == worst.size
     for verdict in set(worst.to_numpy().ravel()):
         background, _ = present.CHANGE_COLOURS[verdict]

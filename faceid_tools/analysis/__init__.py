@@ -45,15 +45,18 @@ Decisions (:mod:`.decisions`)
     key_rows           the evidence rows that matter (fails and open objectives, every grain)
     probe_plan         the open cells' regions, levels and expected calls (ProbePlan)
 Findings (:mod:`.findings`)
-    top_findings       the most important findings as short sentences
+    top_findings       the most important findings as Finding records (the numbers; the
+                       sentences: faceid_tools.report.present.top_findings)
 Provenance (:mod:`.provenance`)
     provenance         what a page covers: data name, campaigns, dates, counts, service, version
 Since the baseline (:mod:`.baseline`)
     compare_to_baseline  per group × metric: change vs a baseline with intervals, Holm, verdicts
     window               a period and/or campaigns of one log, as data for any analysis
     change_matrix        the verdicts as a region × level table (:mod:`.baseline_review`)
-    change_findings      regressions first, then improvements, each with its interval
-    describe_data        one line on what a log holds: calls, campaigns, days
+    change_findings      regressions first, then improvements, with their intervals (ChangeFindings;
+                         the sentences: faceid_tools.report.present.change_findings)
+    describe_data        what a log holds: calls, campaigns, days (DataSpan; the line:
+                         faceid_tools.report.present.describe_data)
 Intervals (:mod:`.intervals`) hold the shared arithmetic (order-statistic ranks, Wilson, Newcombe,
 Bonett–Price, Holm).
 """
@@ -62,11 +65,17 @@ from __future__ import annotations
 
 from ._data import ParquetDataset, source
 from .baseline import compare_to_baseline, window
-from .baseline_review import change_findings, change_matrix, describe_data
+from .baseline_review import (
+    ChangeFindings,
+    DataSpan,
+    change_findings,
+    change_matrix,
+    describe_data,
+)
 from .compare import compare_error_rates, compare_latency
 from .decisions import ProbePlan, cell_decisions, key_rows, probe_plan
 from .error_rates import error_codes, error_rates, outcome_breakdown
-from .findings import top_findings
+from .findings import Finding, top_findings
 from .latency import DEFAULT_QUANTILES, latency_ecdf, latency_summary, queueing_summary
 from .provenance import Provenance, provenance
 from .review import SLO, slo_verdicts, verdict_matrix
@@ -83,6 +92,9 @@ from .timeseries import daily_summary, hourly_series, summary_table, time_bucket
 __all__ = [
     "DEFAULT_QUANTILES",
     "SLO",
+    "ChangeFindings",
+    "DataSpan",
+    "Finding",
     "ParquetDataset",
     "ProbePlan",
     "Provenance",

@@ -40,7 +40,7 @@ import pandas as pd
 from ..calllog.conventions import missing_name
 from ..calllog.schema import CATEGORIES
 from ..errors import MissingInputError
-from ._inputs import UnsupportedDataError, unsupported
+from ._inputs import unsupported
 from ._selection import (
     DOWNLOAD,
     GRS,
@@ -129,37 +129,11 @@ def resolve(data: Any) -> Source:
 def restrict(data: Any, window: Window) -> Source:
     """``data`` reduced to the rows ``window`` keeps, as a source any analysis accepts.
 
-    A DataFrame is filtered (calls placed by their first row exactly); a Parquet dataset stays
-    on disk: every query then reads through the window's filter (see :meth:`Window.sql`).
+    Each engine filters where its rows are (:meth:`Engine.restrict`): a DataFrame is filtered
+    (calls placed by their first row exactly); a Parquet dataset stays on disk and every query
+    reads through the window's filter (see :meth:`Window.sql`); Spark data is not windowed.
     """
-    src = resolve(data)
-    if isinstance(src, PandasSource):
-        return PandasSource(src.frame[window.frame_mask(src.frame)])
-    if not isinstance(src, DuckSource):  # Spark: filter the DataFrame itself (df.where(...))
-        raise UnsupportedDataError(
-            f"window: a period or campaign of {type(src).__name__} data is not supported; "
-            "filter the DataFrame itself (e.g. df.where(...)) and pass it as data"
-        )
-    earlier = src.windows if isinstance(src, _WindowedDuckSource) else ()
-    return _WindowedDuckSource(src.dataset, (*earlier, window))
-
-
-class _WindowedDuckSource(DuckSource):
-    """A Parquet dataset read through windows (DuckDB pushes their filters into the scan)."""
-
-    #: A window's edges look calls up across the whole dataset: never read it a day at a time.
-    splits_by_day = False
-
-    def __init__(self, dataset: ParquetDataset, windows: tuple[Window, ...]):
-        super().__init__(dataset)
-        self.windows = windows
-
-    @property
-    def table_sql(self) -> str:
-        sql = super().table_sql
-        for window in self.windows:
-            sql = window.sql(sql)
-        return sql
+    return resolve(data).restrict(window)
 
 
 def _is_spark_frame(data: Any) -> bool:

@@ -1,54 +1,63 @@
 """The "Since the baseline" section of the product review, from a :func:`compare_to_baseline` table.
 
-* :func:`describe_data` — one line on what a log (or window of one) holds: calls, campaigns, days;
+* :func:`describe_data` — what a log (or window of one) holds: calls, campaigns, days (DataSpan);
 * :func:`change_matrix` — region × level, the most alarming verdict of the cell's metrics (or
   one metric's): ``regressed`` > ``improved`` > ``not enough data`` > ``no evidence of change``;
-* :func:`change_findings` — sentences, regressions first (smallest Holm-adjusted p first), then
-  improvements, then what showed no evidence or lacked data; every change with its interval.
+* :func:`change_findings` — the changes a page names, regressions first (smallest Holm-adjusted p
+  first), then improvements, and the counts of the rest (:class:`ChangeFindings`); the sentences
+  are the page's (:mod:`faceid_tools.report.present.changes`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from ..client.vocabulary import METRIC_NAMES
 from ..errors import InputError
-from ._data import missing_name, resolve, sort_values_of
+from ._data import resolve, sort_values_of
 from .baseline import CHANGE_VERDICTS, HIGHER_IS_WORSE, IMPROVED, NO_CHANGE, REGRESSED, UNDECIDED
 from .error_rates import error_rates
 from .review import worst_per_cell
 
-__all__ = ["METRIC_NAMES", "change_findings", "change_matrix", "describe_data"]
+__all__ = [
+    "METRIC_NAMES",
+    "ChangeFindings",
+    "DataSpan",
+    "change_findings",
+    "change_matrix",
+    "describe_data",
+]
 
 
-def describe_data(data: Any) -> str:
-    """What ``data`` holds, in one line: calls, campaigns and UTC days (from aggregates only)."""
+@dataclass(frozen=True)
+class DataSpan:
+    """What a log (or a window of one) holds: its calls, campaigns and UTC days."""
+
+    calls: int
+    campaigns: list[str]
+    unlabelled: bool  # calls without a campaign id besides the named campaigns
+    first: date | None
+    last: date | None
+
+
+def describe_data(data: Any) -> DataSpan:
+    """What ``data`` holds: calls, campaigns and UTC days (from aggregates only); the page's
+    line: :func:`faceid_tools.report.present.describe_data`."""
     src = resolve(data)
     by_campaign = error_rates(src, "campaign_id", per="call")
     by_day = error_rates(src, "day", per="call")
     calls = int(by_campaign["n"].sum())
     if not calls:
-        return "no GenerateReflectSequence calls"
+        return DataSpan(0, [], False, None, None)
     listed = sort_values_of("campaign_id", by_campaign.loc[by_campaign["n"] > 0, "campaign_id"])
     names = [str(c) for c in listed]
-    outside = len(sort_values_of("campaign_id", by_campaign["campaign_id"], missing=True)) > len(
-        names
-    )
+    every = sort_values_of("campaign_id", by_campaign["campaign_id"], missing=True)
     days = by_day.loc[by_day["n"] > 0, "day"]
-    first, last = days.min().date().isoformat(), days.max().date().isoformat()
-    span = first if first == last else f"{first} to {last}"
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    campaigns = (
-        f"{len(names)} campaign{'s' if len(names) != 1 else ''} ({shown})"
-        + (f" and calls with {missing_name('campaign_id')}" if outside else "")
-        if names
-        else missing_name("campaign_id")
-    )
-    return f"{calls:,} calls, {campaigns}, {span} (UTC)"
+    return DataSpan(calls, names, len(every) > len(names), days.min().date(), days.max().date())
 
 
 def change_matrix(
@@ -72,75 +81,55 @@ def change_matrix(
     return worst_per_cell(frame, CHANGE_VERDICTS[::-1], rows=rows, columns=columns)
 
 
-def change_findings(changes: pd.DataFrame, *, limit: int | None = 10) -> list[str]:
-    """Sentences on what changed since the baseline: regressions first, then improvements (each
-    with its interval and Holm-adjusted p), then one line on the rest.  ``limit`` caps the
-    regression and improvement sentences (the rest are counted)."""
+@dataclass(frozen=True)
+class ChangeFindings:
+    """What changed since the baseline, as the page lists it: the ``named`` rows of
+    :func:`compare_to_baseline` (regressions, then improvements, smallest Holm-adjusted p first),
+    how many of each verdict were left out (``more``), and the counts of the rest."""
+
+    named: pd.DataFrame
+    more: dict[str, int]
+    unchanged: int
+    total: int
+    lacking: int
+    lacking_metrics: list[str]
+    keys: list[str]
+    confidence: float
+
+    @property
+    def any_change(self) -> bool:
+        """Whether anything regressed or improved."""
+        return bool(len(self.named) or any(self.more.values()))
+
+
+def change_findings(changes: pd.DataFrame, *, limit: int | None = 10) -> ChangeFindings:
+    """The changes since the baseline a page names: regressions first, then improvements (each
+    with its interval and Holm-adjusted p), then the counts of the rest.  ``limit`` caps the
+    regressions and the improvements named (the rest are counted).  The sentences:
+    :func:`faceid_tools.report.present.change_findings`."""
     _check_table(changes)
-    keys = list(changes.attrs["by"])
-    level = f"{changes.attrs['confidence']:.0%}"
-    out: list[str] = []
+    named, more = [], {}
     for verdict in (REGRESSED, IMPROVED):
         rows = changes[changes["verdict"] == verdict].sort_values(
             ["p_holm", "metric"], kind="stable"
         )
-        recs = [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
-        shown = recs if limit is None else recs[:limit]
-        out += [_sentence(rec, keys, level) for rec in shown]
-        if len(recs) > len(shown):
-            out.append(f"… and {len(recs) - len(shown)} more {verdict} rows (see the table).")
-    total = len(changes)
-    if not (changes["verdict"].isin([REGRESSED, IMPROVED])).any():
-        out.insert(0, "Nothing regressed or improved beyond chance since the baseline.")
-    quiet = int((changes["verdict"] == NO_CHANGE).sum())
+        shown = rows if limit is None else rows.iloc[:limit]
+        named.append(shown)
+        more[verdict] = len(rows) - len(shown)
     lacking = changes[changes["verdict"] == UNDECIDED]
-    rest = f"No evidence of change in {quiet} of {total} comparisons"
-    if len(lacking):
-        what = ", ".join(sorted({METRIC_NAMES[m] for m in lacking["metric"]}))
-        rest += f"; {len(lacking)} lack the data on one side ({what})"
-    out.append(rest + ".")
-    return out
+    return ChangeFindings(
+        named=pd.concat(named).reset_index(drop=True),
+        more=more,
+        unchanged=int((changes["verdict"] == NO_CHANGE).sum()),
+        total=len(changes),
+        lacking=len(lacking),
+        lacking_metrics=sorted({str(m) for m in lacking["metric"]}),
+        keys=list(changes.attrs["by"]),
+        confidence=float(changes.attrs["confidence"]),
+    )
 
 
 def _check_table(changes: pd.DataFrame) -> None:
     made_by = changes.attrs.get("analysis")
     if made_by != "compare_to_baseline" or not {"metric", "verdict"} <= set(changes.columns):
         raise InputError("changes: expected the result of analysis.compare_to_baseline")
-
-
-def _cell(rec: dict[str, Any], keys: Sequence[str]) -> str:
-    parts = [f"level {rec[k]}" if k == "security_level" else str(rec[k]) for k in keys]
-    return " ".join(parts) if parts else "all calls"
-
-
-def _value(metric: str, x: float) -> str:
-    return f"{x:,.0f} ms" if metric.endswith("_ms") else f"{100 * x:.2f}%"
-
-
-def _delta(metric: str, x: float) -> str:
-    sign = "+" if x >= 0 else "−"
-    if metric.endswith("_ms"):
-        return f"{sign}{abs(x):,.0f} ms"
-    return f"{sign}{100 * abs(x):.2f} points"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _sentence(rec: dict[str, Any], keys: Sequence[str], level: str) -> str:
-    metric = str(rec["metric"])
-    name = METRIC_NAMES[metric]
-    moved = "rose" if rec["change"] > 0 else "fell"
-    lo, hi = rec["change_lo"], rec["change_hi"]
-    interval = (
-        f"{level} CI {_delta(metric, lo)} to {_delta(metric, hi)}"
-        if not (math.isnan(lo) or math.isnan(hi))
-        else "no interval"
-    )
-    text = (
-        f"{name} {moved} in {_cell(rec, keys)}: "
-        f"{_value(metric, rec['baseline'])} → {_value(metric, rec['current'])}, "
-        f"{_delta(metric, rec['change'])} ({interval}; Holm-adjusted {_p(rec['p_holm'])})"
-    )
-    return f"{'Regression' if rec['verdict'] == REGRESSED else 'Improvement'}: {text}."

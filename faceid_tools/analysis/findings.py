@@ -1,40 +1,53 @@
-"""Product review: the findings that matter most, as short sentences with their intervals."""
+"""Product review: the findings that matter most, as numbers (the pages write the sentences).
+
+:func:`top_findings` returns :class:`Finding` records, most important first; each holds the
+figures of one finding with their intervals.  :func:`faceid_tools.report.present.top_findings`
+writes them as short sentences (:func:`faceid_tools.report.present.finding_text`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..client.vocabulary import metric_name
 from ._data import Per, resolve
 from .compare import compare_error_rates, compare_latency
 from .review import FAIL, PASS, SLO, UNDECIDED, slo_verdicts
 from .sequences import duplicate_sequences, integrity_rate, level_conformance
 
-__all__ = ["top_findings"]
+__all__ = ["FINDING_KINDS", "Finding", "top_findings"]
+
+#: The kinds of finding, heaviest first: sequences that break the documented format, SLO
+#: failures of cells and of margins, duplicated or corrupted sequences, significant differences
+#: between regions (latency, error rate) and levels (latency), cells lacking a verdict.
+FINDING_KINDS = (
+    "format",
+    "slo",
+    "group_slo",
+    "sequences",
+    "region_latency",
+    "region_errors",
+    "level_latency",
+    "undecided",
+)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+@dataclass(frozen=True)
+class Finding:
+    """One finding: its ``kind`` (one of :data:`FINDING_KINDS`), its ``weight`` (a higher tier
+    always first; within one, the severity) and its figures by name (``values``: estimates with
+    their ``lo``/``hi`` interval and its ``confidence``)."""
 
+    kind: str
+    weight: float
+    values: dict[str, Any] = field(default_factory=dict)
 
-def _ms(x: float) -> str:
-    return f"{x:,.0f} ms"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _cell(rec: Mapping[Any, Any], keys: Sequence[str]) -> str:
-    parts = []
-    for k in keys:
-        v = rec[k]
-        parts.append(f"level {v}" if k == "security_level" else str(v))
-    return " ".join(parts)
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
 
 
 # Weight of each kind of finding: a higher tier always comes first; within one, the severity.
@@ -43,12 +56,6 @@ _TIER_SLO = 4000  # SLO failures
 _TIER_SEQUENCES = 3000  # duplicated or corrupted sequences
 _TIER_DIFFERENCE = 2000  # significant differences between regions / levels
 _TIER_UNDECIDED = 1000  # cells without the data for a verdict
-
-_METRIC_TEXT = {
-    "p95_latency_ms": (metric_name("p95_latency_ms"), _ms),
-    "error_rate": (metric_name("error_rate", capital=True), _pct),
-    "integrity_rate": (metric_name("integrity_rate", capital=True), _pct),
-}
 
 
 def top_findings(
@@ -59,176 +66,162 @@ def top_findings(
     per: Per = "call",
     confidence: float = 0.95,
     alpha: float = 0.05,
-) -> list[str]:
-    """The findings that matter most, as short sentences, most important first.
+) -> list[Finding]:
+    """The findings that matter most, most important first, as :class:`Finding` records.
 
     Candidates, in order of weight: sequences that break the documented format, SLO failures
     (worst cell named), duplicated or corrupted sequences, the largest significant difference
     between regions in latency and in error rate, the largest significant latency difference
     between levels, and cells that lack the data for a verdict.  Differences are those whose
-    Holm-adjusted p-value is below ``alpha``; every number comes with its interval.
+    Holm-adjusted p-value is below ``alpha``; every estimate comes with its interval.  For the
+    sentences, use :func:`faceid_tools.report.present.top_findings`.
     """
     slo = slo or SLO()
     src = resolve(data)
-    found: list[tuple[float, str]] = []
+    found: list[Finding] = []
     keys = ["region", "security_level"]
     every = slo_verdicts(src, slo, by=keys, per=per, confidence=confidence)
     verdicts = every[every["grain"] == every.attrs["grains"][0]]
-    ci = f"{confidence:.0%} CI"
     found += _conformance_findings(src)
-    found += _slo_findings(verdicts, keys, ci)
-    found += _group_findings(every, ci)
+    found += _slo_findings(verdicts, keys, confidence)
+    found += _group_findings(every, confidence)
     found += _sequence_findings(src, confidence)
     found += _difference_findings(src, per, confidence, alpha)
     undecided = verdicts[verdicts["verdict"] == UNDECIDED]
     cells = undecided[keys].drop_duplicates()
     if len(cells):
         total = len(verdicts[keys].drop_duplicates())
-        metrics = ", ".join(
-            _METRIC_TEXT[m][0].lower() for m in sorted(set(undecided["metric"]), key=str)
-        )
+        metrics = sorted({str(m) for m in undecided["metric"]})
         found.append(
-            (
+            Finding(
+                "undecided",
                 _TIER_UNDECIDED + min(len(cells), 999),
-                f"{len(cells)} of {total} region × level cells lack the data to decide at least "
-                f"one SLO ({metrics}); their intervals straddle the threshold.",
+                {"cells": len(cells), "total": total, "metrics": metrics},
             )
         )
-    found.sort(key=lambda f: -f[0])
-    return [text for _, text in found[:limit]]
+    found.sort(key=lambda f: -f.weight)
+    return found[:limit]
 
 
-def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str], ci: str) -> list[tuple[float, str]]:
+def _slo_findings(verdicts: pd.DataFrame, keys: Sequence[str], confidence: float) -> list[Finding]:
     out = []
     for metric, block in verdicts[verdicts["verdict"] == FAIL].groupby("metric", observed=True):
-        name, fmt = _METRIC_TEXT[str(metric)]
         recs = block.to_dict("records")
         higher = recs[0]["objective"] == "≥"
         worst = min(recs, key=lambda r: r["hi"]) if higher else max(recs, key=lambda r: r["lo"])
         thr = worst["threshold"]
         severity = abs(worst["estimate"] - thr) / thr if thr else 1.0
         total = len(verdicts[verdicts["metric"] == metric])
-        out.append(
-            (
-                _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10),
-                f"{name} fails its SLO ({worst['objective']} {fmt(thr)}) in {len(recs)} of "
-                f"{total} cells; worst is {_cell(worst, keys)} at {fmt(worst['estimate'])} "
-                f"({ci} {fmt(worst['lo'])}–{fmt(worst['hi'])}).",
-            )
-        )
+        values = {
+            "metric": str(metric),
+            "objective": worst["objective"],
+            "threshold": thr,
+            "failing": len(recs),
+            "total": total,
+            "cell": {k: worst[k] for k in keys},
+            "estimate": worst["estimate"],
+            "lo": worst["lo"],
+            "hi": worst["hi"],
+            "confidence": confidence,
+        }
+        out.append(Finding("slo", _TIER_SLO + 10 * min(len(recs), 50) + min(severity, 10), values))
     return out
 
 
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _own_verdicts(mine: pd.DataFrame, part: str) -> list[str] | None:
-    """What the cells of a failing group say on their own (None: they all fail too)."""
+def _own_verdicts(mine: pd.DataFrame, part: str) -> list[tuple[str, list[str]]] | None:
+    """What the cells of a failing group say on their own, per verdict (undecided, fail, pass):
+    the levels' or regions' names, or the cells' labels; None when they all fail too."""
     found = {w: mine[mine["verdict"] == w] for w in (UNDECIDED, FAIL, PASS)}
     if len(found[FAIL]) == len(mine):
         return None
-    said: list[str] = []
+    column = {"levels": "security_level", "regions": "region"}.get(part)
+    said: list[tuple[str, list[str]]] = []
     for word, block in found.items():
         if block.empty:
             continue
-        if part == "cells":
-            verb = {UNDECIDED: "not yet decided on its own", FAIL: "fails", PASS: "passes"}[word]
-            if len(block) > 1:
-                verb = verb.replace("its own", "their own").replace("fails", "fail")
-                verb = verb.replace("passes", "pass")
-            many = "are " if len(block) > 1 else "is "
-            whose = f" of its {len(mine)} cells" if not said else ""
-            said.append(f"{len(block)}{whose} " + (many + verb if word == UNDECIDED else verb))
-        elif part == "levels":
-            names = [str(v) for v in block["security_level"]]
-            noun = "levels" if len(names) > 1 else "level"
-            text = {UNDECIDED: "not yet decided", FAIL: "fail", PASS: "pass"}[word]
-            if word == UNDECIDED:
-                text = ("are " if len(names) > 1 else "is ") + text
-            elif len(names) == 1:
-                text += "s"
-            said.append(f"its {noun} {_and(names)} {text}")
+        if column is None:
+            names = [
+                f"{r} {lv}" for r, lv in zip(block["region"], block["security_level"], strict=True)
+            ]
         else:
-            names = [str(v) for v in block["region"]]
-            text = {UNDECIDED: "it is not yet decided", FAIL: "it fails", PASS: "it passes"}[word]
-            said.append(f"in {_and(names)} {text}")
+            names = [str(v) for v in block[column]]
+        said.append((word, names))
     return said
 
 
-def _group_findings(every: pd.DataFrame, ci: str) -> list[tuple[float, str]]:
+def _group_findings(every: pd.DataFrame, confidence: float) -> list[Finding]:
     """A region, a level or all calls that fails an objective as a whole, and what its cells
-    say on their own: "ap-bangkok as a whole fails the error rate ...; its levels 1, 2 and 4
-    are not yet decided" (never that those levels fail)."""
+    say on their own (never that cells fail which are only undecided)."""
     cells = every[every["grain"] == every.attrs["grains"][0]]
     out = []
     fails = every[(every["grain"] != every.attrs["grains"][0]) & (every["verdict"] == FAIL)]
     for rec in fails.to_dict("records"):
         metric, region, level = str(rec["metric"]), rec["region"], rec["security_level"]
-        name, fmt = _METRIC_TEXT[metric]
         mine = cells[cells["metric"] == metric]
         if not pd.isna(region):
-            mine, who, part = mine[mine["region"] == region], f"{region} as a whole", "levels"
+            mine, part, region, level = mine[mine["region"] == region], "levels", region, None
         elif not pd.isna(level):
-            who, part = f"Level {level} in all regions together", "regions"
-            mine = mine[mine["security_level"] == level]
+            mine, part, region = mine[mine["security_level"] == level], "regions", None
         else:
-            who, part = "All calls together", "cells"
+            part, region, level = "cells", None, None
         said = _own_verdicts(mine, part)
         if said is None:
             continue  # every cell fails on its own: the cell finding says it
         thr = rec["threshold"]
         severity = abs(rec["estimate"] - thr) / thr if thr else 1.0
-        verb = "fail" if part == "cells" else "fails"
-        out.append(
-            (
-                _TIER_SLO + min(severity, 10) - 5,
-                f"{who} {verb} the {name.lower()} ({rec['objective']} {fmt(thr)}): "
-                f"{fmt(rec['estimate'])} ({ci} {fmt(rec['lo'])}–{fmt(rec['hi'])})"
-                + (f"; {'; '.join(said)}." if said else "."),
-            )
-        )
+        values = {
+            "metric": metric,
+            "region": region,
+            "security_level": level,
+            "part": part,
+            "cells": len(mine),
+            "own": said,
+            "objective": rec["objective"],
+            "threshold": thr,
+            "estimate": rec["estimate"],
+            "lo": rec["lo"],
+            "hi": rec["hi"],
+            "confidence": confidence,
+        }
+        out.append(Finding("group_slo", _TIER_SLO + min(severity, 10) - 5, values))
     return out
 
 
-def _conformance_findings(src: Any) -> list[tuple[float, str]]:
+def _conformance_findings(src: Any) -> list[Finding]:
     conf = level_conformance(src)
-    out = []
-    for rec in conf[~conf["conforms"]].to_dict("records"):
-        out.append(
-            (
-                _TIER_FORMAT + 100 * rec["violations"] / max(rec["n"], 1),
-                f"Level {rec['security_level']} sequences break the documented format: "
-                f"{rec['violations']:,} of {rec['n']:,} do not carry the light frames / blink "
-                "cues / level that docs/sequence-format.md prescribes.",
-            )
+    return [
+        Finding(
+            "format",
+            _TIER_FORMAT + 100 * rec["violations"] / max(rec["n"], 1),
+            {
+                "security_level": rec["security_level"],
+                "violations": rec["violations"],
+                "n": rec["n"],
+            },
         )
-    return out
+        for rec in conf[~conf["conforms"]].to_dict("records")
+    ]
 
 
-def _sequence_findings(src: Any, confidence: float) -> list[tuple[float, str]]:
+def _sequence_findings(src: Any, confidence: float) -> list[Finding]:
     dups = duplicate_sequences(src)
     integ = integrity_rate(src, confidence=confidence)
-    ci = f"{confidence:.0%} CI"
     n = int(integ["n"].iloc[0]) if len(integ) else 0
     bad = n - int(integ["verified"].iloc[0]) if n else 0
     if not len(dups) and not bad:
         return []
-    parts = []
-    if len(dups):
-        parts.append(
-            f"{len(dups):,} light sequence{'s were' if len(dups) != 1 else ' was'} served to more "
-            f"than one call ({int(dups['calls'].sum()):,} calls)"
-        )
-    if bad:
-        lo, hi = integ["rate_lo"].iloc[0], integ["rate_hi"].iloc[0]
-        parts.append(
-            f"{bad:,} of {n:,} downloads failed their MD5 check (integrity "
-            f"{_pct(1 - bad / n)}, {ci} {_pct(lo)}–{_pct(hi)})"
-        )
-    text = " and ".join(parts)
+    values = {
+        "duplicates": len(dups),
+        "duplicate_calls": int(dups["calls"].sum()) if len(dups) else 0,
+        "failed": bad,
+        "downloads": n,
+        "integrity": 1 - bad / n if n else float("nan"),
+        "lo": float(integ["rate_lo"].iloc[0]) if n else float("nan"),
+        "hi": float(integ["rate_hi"].iloc[0]) if n else float("nan"),
+        "confidence": confidence,
+    }
     share = (len(dups) + bad) / max(n, 1)
-    return [(_TIER_SEQUENCES + min(100 * share, 999), text[0].upper() + text[1:] + ".")]
+    return [Finding("sequences", _TIER_SEQUENCES + min(100 * share, 999), values)]
 
 
 def _largest(frame: pd.DataFrame) -> dict[str, Any]:
@@ -244,11 +237,8 @@ def _oriented(rec: dict[str, Any]) -> tuple[float, float]:
     return -rec["diff_hi"], -rec["diff_lo"]
 
 
-def _difference_findings(
-    src: Any, per: Per, confidence: float, alpha: float
-) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    ci = f"{confidence:.0%} simultaneous CI"
+def _difference_findings(src: Any, per: Per, confidence: float, alpha: float) -> list[Finding]:
+    out: list[Finding] = []
     lat = compare_latency(src, "region", confidence=confidence, alpha=alpha)
     sig = lat[lat["significant"]]
     if len(sig):
@@ -257,51 +247,54 @@ def _difference_findings(
         m_hi, m_lo = max(rec["median_a"], rec["median_b"]), min(rec["median_a"], rec["median_b"])
         d_lo, d_hi = _oriented(rec)
         rel = abs(rec["diff"]) / m_lo if m_lo else 0.0
-        out.append(
-            (
-                _TIER_DIFFERENCE + min(rel, 5) * 100,
-                f"Median latency is {_ms(abs(rec['diff']))} higher in {hi_r} than in {lo_r} "
-                f"({_ms(m_hi)} vs {_ms(m_lo)}; {ci} of the difference {_ms(d_lo)}–{_ms(d_hi)}, "
-                f"Holm-adjusted {_p(rec['p_holm'])}).",
-            )
-        )
+        values = {
+            "slower": hi_r,
+            "faster": lo_r,
+            "median_slower": m_hi,
+            "median_faster": m_lo,
+            "diff": abs(rec["diff"]),
+            "lo": d_lo,
+            "hi": d_hi,
+            "p_holm": rec["p_holm"],
+            "confidence": confidence,
+        }
+        out.append(Finding("region_latency", _TIER_DIFFERENCE + min(rel, 5) * 100, values))
     err = compare_error_rates(src, "region", per=per, confidence=confidence, alpha=alpha)
     sig = err[err["significant"]]
     if len(sig):
         rec = _largest(sig)
-        if rec["diff"] < 0:
-            rec = {
-                **rec,
-                "a": rec["b"],
-                "b": rec["a"],
-                "rate_a": rec["rate_b"],
-                "rate_b": rec["rate_a"],
-                "diff": -rec["diff"],
-                "diff_lo": -rec["diff_hi"],
-                "diff_hi": -rec["diff_lo"],
-            }
-        unit = "calls" if per == "call" else "attempts"
-        rel = rec["diff"] / rec["rate_b"] if rec["rate_b"] else 5.0
-        out.append(
-            (
-                _TIER_DIFFERENCE + min(rel, 5) * 100,
-                f"{rec['a']} fails more often than {rec['b']}: {_pct(rec['rate_a'])} vs "
-                f"{_pct(rec['rate_b'])} of {unit}, {100 * rec['diff']:.2f} points more ({ci} "
-                f"{100 * rec['diff_lo']:.2f}–{100 * rec['diff_hi']:.2f}, Holm-adjusted "
-                f"{_p(rec['p_holm'])}).",
-            )
-        )
+        flip = rec["diff"] < 0
+        a, b = ("b", "a") if flip else ("a", "b")
+        d_lo, d_hi = _oriented(rec)
+        diff = abs(rec["diff"])
+        rel = diff / rec[f"rate_{b}"] if rec[f"rate_{b}"] else 5.0
+        values = {
+            "worse": rec[a],
+            "better": rec[b],
+            "rate_worse": rec[f"rate_{a}"],
+            "rate_better": rec[f"rate_{b}"],
+            "per": per,
+            "diff": diff,
+            "lo": d_lo,
+            "hi": d_hi,
+            "p_holm": rec["p_holm"],
+            "confidence": confidence,
+        }
+        out.append(Finding("region_errors", _TIER_DIFFERENCE + min(rel, 5) * 100, values))
     lv = compare_latency(src, "security_level", confidence=confidence, alpha=alpha)
     sig = lv[lv["significant"]]
     if len(sig):
         rec = _largest(sig)
         slow, fast = (rec["a"], rec["b"]) if rec["diff"] > 0 else (rec["b"], rec["a"])
         d_lo, d_hi = _oriented(rec)
-        out.append(
-            (
-                _TIER_DIFFERENCE - 1,
-                f"Security level {slow} is {_ms(abs(rec['diff']))} slower at the median than "
-                f"level {fast} ({ci} {_ms(d_lo)}–{_ms(d_hi)}, Holm-adjusted {_p(rec['p_holm'])}).",
-            )
-        )
+        values = {
+            "slower": slow,
+            "faster": fast,
+            "diff": abs(rec["diff"]),
+            "lo": d_lo,
+            "hi": d_hi,
+            "p_holm": rec["p_holm"],
+            "confidence": confidence,
+        }
+        out.append(Finding("level_latency", _TIER_DIFFERENCE - 1, values))
     return out

@@ -1,4 +1,5 @@
-"""What a page covers: the data by name, campaigns, dates, counts, service and toolkit version.
+"""What a page covers: the data by name, campaigns, dates, counts, endpoints and toolkit version
+(as figures; :mod:`faceid_tools.report.present.provenance` writes the page's block).
 
 Every figure is computed with the analysis engine (both paths), so the counts here are the counts
 the tables below them use: *calls* are logical GenerateReflectSequence calls (retries share a
@@ -25,9 +26,12 @@ __all__ = ["Provenance", "provenance"]
 
 @dataclass(frozen=True)
 class Provenance:
-    """The facts a page states about its data (see :func:`provenance`)."""
+    """The facts a page states about its data (see :func:`provenance`), as figures and names;
+    :func:`faceid_tools.report.present.provenance_markdown` writes them as the page's block."""
 
-    data_name: str
+    data_name: str  # a file or folder name, never a machine path ("" for a DataFrame)
+    data_kind: str  # "sample" (the packaged sample log), "dataset" (Parquet), "file", "frame"
+    sample_version: str | None
     campaigns: list[str]
     first: pd.Timestamp | None
     last: pd.Timestamp | None
@@ -36,67 +40,39 @@ class Provenance:
     downloads: int
     regions: list[str]
     levels: list[str]
-    service: str
-    simulated: str
+    logged_attempts: int  # GenerateReflectSequence rows
+    simulated_attempts: int  # of them, drawn by ``faceid-tools simulate``
+    endpoints: list[str]
+    loopback_endpoints: list[str]
     toolkit: str
     log_versions: list[str] = field(default_factory=list)
     retries: int | None = None
 
     @property
+    def all_simulated(self) -> bool:
+        """Every row drawn by ``simulate``: no request reached any service."""
+        return bool(self.logged_attempts) and self.simulated_attempts == self.logged_attempts
+
+    @property
     def emulator(self) -> bool:
-        return self.service.startswith("emulator")
-
-    def facts(self) -> list[tuple[str, str]]:
-        """``(label, value)`` pairs, in the order a page shows them."""
-        if self.first is None or self.last is None:
-            span = "no calls"
-        elif self.first.date() == self.last.date():
-            span = f"{self.first:%Y-%m-%d %H:%M} – {self.last:%H:%M} UTC"
-        else:
-            span = f"{self.first:%Y-%m-%d %H:%M} – {self.last:%Y-%m-%d %H:%M} UTC"
-        campaigns = ", ".join(self.campaigns[:4]) or "none (no calls)"
-        if len(self.campaigns) > 4:
-            campaigns += f" and {len(self.campaigns) - 4} more"
-        written = ", ".join(self.log_versions) or "unknown"
-        return [
-            ("Data", self.data_name),
-            ("Campaigns", campaigns),
-            ("Time span", span),
-            (
-                "Counted",
-                f"{self.calls:,} calls · {self.attempts:,} attempts · "
-                f"{self.downloads:,} sequence downloads",
-            ),
-            (
-                "Regions × levels",
-                f"{len(self.regions)} × {len(self.levels)}: {', '.join(self.regions) or '—'}"
-                f" × levels {', '.join(self.levels) or '—'}",
-            ),
-            ("Service", self.service),
-            ("Simulated", self.simulated),
-            ("Toolkit", f"faceid-tools {self.toolkit} (log written by {written})"),
-        ]
-
-    def markdown(self) -> str:
-        """The block as Markdown (a bulleted list of facts)."""
-        return "\n".join(f"- **{label}:** {value}" for label, value in self.facts())
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown()
+        """The data comes from the emulator (on loopback) or its profile (simulated)."""
+        if self.all_simulated:
+            return True
+        return bool(self.endpoints) and self.loopback_endpoints == self.endpoints
 
 
-def _data_name(data: Any) -> str:
-    """The data's name: a file or folder name, never a machine path."""
+def _data_name(data: Any) -> tuple[str, str, str | None]:
+    """The data's name (a file or folder name, never a machine path), kind and sample version."""
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         version = sample_version(path)
         if version is not None:
-            return f"the sample call log packaged with faceid-tools {version}"
-        return f"{path.name} (Parquet dataset folder)" if path.is_dir() else path.name
+            return path.name, "sample", version
+        return (path.name, "dataset", None) if path.is_dir() else (path.name, "file", None)
     inner = getattr(getattr(data, "dataset", None), "path", None)
     if inner is not None:
-        return f"{Path(inner).name} (Parquet dataset folder)"
-    return "a call-log DataFrame"
+        return Path(inner).name, "dataset", None
+    return "", "frame", None
 
 
 def _campaign_retries(path: Path) -> int | None:
@@ -143,27 +119,13 @@ def provenance(data: Any, source: Any = None) -> Provenance:
         sum(c for v, c in sim.items() if not is_missing(v) and str(v) in ("1", "1.0", "True"))
     )
     total = int(groups["count"].sum())
-    if sim_rows == 0:
-        simulated = "no: every row is a real HTTP exchange"
-    elif sim_rows == total:
-        simulated = "yes: drawn by faceid-tools simulate (no HTTP)"
-    else:
-        simulated = f"partly: {sim_rows:,} of {total:,} attempts simulated"
-    endpoints = {str(v) for v in groups["endpoint"].astype(object) if not is_missing(v)}
-    local = {e for e in endpoints if is_loopback_endpoint(e)}
-    if sim_rows == total and total:
-        service = "emulator behaviour profile, simulated: no request reached any service"
-    elif not endpoints:
-        service = "unknown (no endpoint logged)"
-    elif local == endpoints:
-        service = "emulator on loopback (profile not recorded in the log)"
-    elif local:
-        service = "mixed: the real service and the emulator"
-    else:
-        service = "the real service (" + ", ".join(sorted(endpoints)[:3]) + ")"
+    endpoints = sorted({str(v) for v in groups["endpoint"].astype(object) if not is_missing(v)})
     path = Path(data) if isinstance(data, str | os.PathLike) else None
+    name, kind, version = _data_name(data if data is not None else src)
     return Provenance(
-        data_name=_data_name(data if data is not None else src),
+        data_name=name,
+        data_kind=kind,
+        sample_version=version,
         campaigns=_listed("campaign_id", groups),
         first=first,
         last=last,
@@ -172,8 +134,10 @@ def provenance(data: Any, source: Any = None) -> Provenance:
         downloads=int(downloads["count"].iloc[0]) if len(downloads) else 0,
         regions=_listed("region", groups),
         levels=_listed("security_level", groups),
-        service=service,
-        simulated=simulated,
+        logged_attempts=total,
+        simulated_attempts=sim_rows,
+        endpoints=endpoints,
+        loopback_endpoints=[e for e in endpoints if is_loopback_endpoint(e)],
         toolkit=__version__,
         log_versions=_listed("client_version", groups),
         retries=_campaign_retries(path) if path is not None and path.is_file() else None,

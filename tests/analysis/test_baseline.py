@@ -15,6 +15,7 @@ from faceid_tools.analysis.intervals import newcombe_interval, z_value
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report import present
 from faceid_tools.simulate import simulate
 
 WEEK1, WEEK2 = "2026-03-02T00:00:00Z", "2026-03-09T00:00:00Z"
@@ -231,7 +232,9 @@ def test_the_quantile_interval_and_test_agree() -> None:
 def test_the_review_section_from_one_log(log: tuple[Path, Path]) -> None:
     _path, parquet = log
     now, then = analysis.window(parquet, start=WEEK2), analysis.window(parquet, end=WEEK2)
-    assert analysis.describe_data(then) == "3,600 calls, 1 campaign (week-1), 2026-03-02 (UTC)"
+    assert present.describe_data(then) == "3,600 calls, 1 campaign (week-1), 2026-03-02 (UTC)"
+    span = analysis.describe_data(then)  # the figures; the page writes the line
+    assert (span.calls, span.campaigns, span.unlabelled) == (3600, ["week-1"], False)
     changes = analysis.compare_to_baseline(now, then)
     matrix = analysis.change_matrix(changes)
     assert list(matrix.index) == ["ap-bangkok", "ap-hongkong", "ap-singapore"]
@@ -241,7 +244,11 @@ def test_the_review_section_from_one_log(log: tuple[Path, Path]) -> None:
     assert set(p95.to_numpy().ravel()) <= {
         "regressed", "improved", "no evidence of change", "not enough data"
     }  # fmt: skip
-    findings = analysis.change_findings(changes, limit=3)
+    named = analysis.change_findings(changes, limit=3)
+    assert list(named.named["verdict"]).count("regressed") == 3 and named.more["regressed"] > 0
+    regressed = named.named[named.named["verdict"] == "regressed"]
+    assert regressed["p_holm"].is_monotonic_increasing  # the strongest evidence first
+    findings = present.change_findings(changes, limit=3)
     regressions = [f for f in findings if f.startswith("Regression:")]
     assert findings[: len(regressions)] == regressions and len(regressions) == 3
     assert all("95% CI" in f and "Holm-adjusted" in f for f in regressions)
@@ -259,5 +266,6 @@ def test_nothing_changed_says_so(log: tuple[Path, Path]) -> None:
     week1 = frame[frame.started_at < WEEK2]
     half = week1.call_id.isin(week1.call_id.drop_duplicates().iloc[::2])
     changes = analysis.compare_to_baseline(week1[half], week1[~half], by="region")
-    findings = analysis.change_findings(changes)
+    assert not analysis.change_findings(changes).any_change
+    findings = present.change_findings(changes)
     assert findings[0] == "Nothing regressed or improved beyond chance since the baseline."

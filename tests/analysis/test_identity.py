@@ -25,6 +25,7 @@ from faceid_tools.analysis.engines.duckdb import order as _duck_order
 from faceid_tools.calllog.export import export
 from faceid_tools.calllog.load import load_calls
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report.present import top_findings
 
 from ._logs import draw_log, write_parquet, write_sqlite
 
@@ -131,15 +132,15 @@ def test_cached_top_findings_are_identical(
 ) -> None:
     _, folder = log_100k
     monkeypatch.setenv(_cache.ENV, "off")
-    uncached = analysis.top_findings(folder, limit=6)
+    uncached = top_findings(folder, limit=6)
     monkeypatch.setenv(_cache.ENV, str(tmp_path / "cache"))
-    assert analysis.top_findings(folder, limit=6) == uncached
-    assert analysis.top_findings(folder, limit=6) == uncached
+    assert top_findings(folder, limit=6) == uncached
+    assert top_findings(folder, limit=6) == uncached
 
 
 def test_top_findings_agree(log_100k: tuple[pd.DataFrame, Path]) -> None:
     frame, folder = log_100k
-    assert analysis.top_findings(frame, limit=6) == analysis.top_findings(folder, limit=6)
+    assert top_findings(frame, limit=6) == top_findings(folder, limit=6)
 
 
 @pytest.mark.parametrize(("max_points", "max_clusters"), [(4, 64), (4, 1)])

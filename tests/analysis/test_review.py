@@ -8,10 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from faceid_tools.analysis import SLO, slo_verdicts, top_findings, verdict_matrix
+from faceid_tools.analysis import SLO, Finding, slo_verdicts, verdict_matrix
+from faceid_tools.analysis import top_findings as finding_records
 from faceid_tools.analysis.decisions import cell_decisions, key_rows, probe_plan
 from faceid_tools.analysis.review import calls_needed, verdict
 from faceid_tools.emulator.profile import Profile
+from faceid_tools.report.present import finding_text, top_findings
 
 from ._logs import draw_log
 
@@ -105,6 +107,18 @@ def test_top_findings_lead_with_the_failures(frame: pd.DataFrame) -> None:
     everything = top_findings(frame, limit=20)
     assert any("Median latency" in f and "ap-bangkok" in f for f in everything)
     assert any("lack the data" in f for f in everything)
+
+
+def test_findings_are_numbers_and_the_page_writes_them(frame: pd.DataFrame) -> None:
+    """analysis returns records with the figures; the sentences are the page's, one per record."""
+    slo = SLO(p95_latency_ms=800, error_rate=0.01)
+    records = finding_records(frame, slo, limit=20)
+    assert records and all(isinstance(f, Finding) for f in records)
+    assert not any(isinstance(v, str) and " " in v for f in records for v in f.values.values())
+    assert [f.weight for f in records] == sorted((f.weight for f in records), reverse=True)
+    first = records[0]
+    assert first.kind == "slo" and first["lo"] <= first["estimate"] <= first["hi"]
+    assert [finding_text(f) for f in records] == top_findings(frame, slo, limit=20)
 
 
 def test_pooled_rows_leave_the_pooled_keys_empty(frame: pd.DataFrame) -> None:

@@ -25,7 +25,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .._selection import Selection, merge_null_safe
+from .._inputs import UnsupportedDataError
+from .._selection import Selection, Window, merge_null_safe
 
 #: Ranks a group needs: name -> 1-based rank, 0 when that statistic does not exist for n.
 RankFn = Callable[[int], Mapping[str, int]]
@@ -39,6 +40,14 @@ class Engine(ABC):
 
     #: Short name for messages and benchmarks ("pandas", "duckdb", "spark").
     name: str = "engine"
+
+    def restrict(self, window: Window) -> Engine:
+        """The rows ``window`` keeps, as an engine of the same backend (each backend filters
+        where its rows are; one without a window says so)."""
+        raise UnsupportedDataError(
+            f"window: a period or campaign of {type(self).__name__} data is not supported; "
+            "filter the DataFrame itself (e.g. df.where(...)) and pass it as data"
+        )
 
     @abstractmethod
     def counts(

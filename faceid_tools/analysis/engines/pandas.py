@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...calllog.schema import CATEGORIES
 from .._inputs import check_pandas_frame
-from .._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection, columns_read
+from .._selection import EMPTY_IS_NULL, EPOCH, GRS, TIME_KEYS, Selection, Window, columns_read
 from .base import FIRST_SEEN_ORDER, Engine, RankFn
 
 
@@ -23,6 +23,10 @@ class PandasSource(Engine):
         check_pandas_frame(frame)
         self.frame = frame
         self._level_of: pd.Series | None = None
+
+    def restrict(self, window: Window) -> PandasSource:
+        """The rows ``window`` keeps (calls placed by their first row exactly)."""
+        return PandasSource(self.frame[window.frame_mask(self.frame)])
 
     def _levels(self) -> pd.Series:
         """Each call's level, computed once per source (see :func:`_call_levels`)."""

@@ -9,7 +9,11 @@ when the data cannot bound the upper side), each explained in the table's captio
 The product review (:mod:`.review`): :func:`matrix` (cells and margins, each with its own verdict),
 :func:`lead` (the lines above it), :func:`evidence`, :func:`decided_per_grain`,
 :func:`probe_command` / :func:`probe_line` (the command that decides the open cells),
-:func:`since_baseline` (:func:`change_matrix`, :func:`change_table` and their words).
+:func:`since_baseline` (:func:`change_matrix_html`, :func:`change_table` and their words;
+``change_matrix`` is its former name, kept as an alias); :func:`top_findings` (the
+findings as sentences, each written by :func:`finding_text`); :func:`change_findings` and
+:func:`describe_data` (what changed since the baseline and what a log holds, in words); :func:`provenance_markdown`
+(the block a page opens with).
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ from ._format import (
 from ._html import Html
 from ._table import comparison_table, details, table
 from .baseline import change_table, since_baseline
-from .changes import CHANGE_COLOURS, change_matrix
+from .changes import (
+    CHANGE_COLOURS,
+    change_findings,
+    change_matrix,
+    change_matrix_html,
+    describe_data,
+)
+from .findings import finding_text, top_findings
+from .provenance import provenance_facts, provenance_markdown
 from .review import (
     VERDICT_COLOURS,
     decided_per_grain,
@@ -49,13 +61,17 @@ __all__ = [
     "PROPERTY_NAMES",
     "VERDICT_COLOURS",
     "Html",
+    "change_findings",
     "change_matrix",
+    "change_matrix_html",
     "change_table",
     "comparison_table",
     "count",
     "decided_per_grain",
+    "describe_data",
     "details",
     "evidence",
+    "finding_text",
     "interval",
     "interval_kind",
     "is_missing",
@@ -67,7 +83,10 @@ __all__ = [
     "pct",
     "probe_command",
     "probe_line",
+    "provenance_facts",
+    "provenance_markdown",
     "signed",
     "since_baseline",
     "table",
+    "top_findings",
 ]

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ...analysis.baseline_review import change_findings
-from ...analysis.provenance import provenance
 from ...client.vocabulary import METRIC_NAMES
 from ._format import MISSING, is_missing, ms, p_text, pct, signed
 from ._table import details, table
-from .changes import change_matrix
+from .changes import change_findings, change_matrix_html
+from .provenance import provenance_markdown
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,8 +59,8 @@ def since_baseline(
             f"{level} interval excludes zero; **no evidence of change** otherwise; **not enough "
             "data** when a side has too few calls to bound the metric.\n\n**The baseline:**"
         ),
-        Markdown(provenance(baseline, base).markdown()),
-        change_matrix(changes),
+        Markdown(provenance_markdown(baseline, base)),
+        change_matrix_html(changes),
         Markdown(
             "Each cell shows its most alarming verdict across the five metrics (regressed, then "
             "improved, then not enough data, then no evidence), and for a change the metric with "

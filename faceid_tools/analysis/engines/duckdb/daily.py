@@ -33,13 +33,16 @@ from ..base import RankFn
 from . import order as _duck_order
 
 
-class DuckSource(_duck_order.DuckSource, Protocol):
-    """What this module needs of :class:`._duck.DuckSource` (a protocol: no import cycle)."""
+class DailyQueries(_duck_order.DuckQueries, Protocol):
+    """What this module needs of the DuckDB engine (:class:`.source.DuckSource`; a protocol,
+    so no import cycle)."""
 
     files: list[Path]
     file_rows: tuple[int, ...]
     day_partitioned: bool
-    splits_by_day: bool
+
+    @property
+    def splits_by_day(self) -> bool: ...
 
     def scanning(self, files: list[Path]) -> contextlib.AbstractContextManager[None]: ...
 
@@ -71,7 +74,7 @@ def _day_numbers(files: Sequence[Path]) -> list[int]:
     return [(date.fromisoformat(f.parent.name.removeprefix("day=")) - _EPOCH).days for f in files]
 
 
-def _digits(src: DuckSource, keys: Sequence[str], days: Sequence[int]) -> list[_Digit] | None:
+def _digits(src: DailyQueries, keys: Sequence[str], days: Sequence[int]) -> list[_Digit] | None:
     """The packed code's digits (outcome last, lowest), or None if a key cannot be packed."""
     plain: list[_Digit] = []
     for key in [*keys, "outcome"]:
@@ -102,7 +105,7 @@ def _code_sql(d: _Digit) -> str:
     return code if d.weight == 1 else f"{code} * {d.weight}"
 
 
-def _batches(src: DuckSource, keys: Sequence[str]) -> list[list[Path]]:
+def _batches(src: DailyQueries, keys: Sequence[str]) -> list[list[Path]]:
     """The files in batches of whole days (one batch unless the groups are per day)."""
     if "day" not in keys or not src.day_partitioned or not src.splits_by_day:
         return [list(src.files)]
@@ -122,7 +125,7 @@ def _batches(src: DuckSource, keys: Sequence[str]) -> list[list[Path]]:
 
 
 def outcome_summary(
-    src: DuckSource, sel: Selection, keys: list[str], column: str, ranks: RankFn
+    src: DailyQueries, sel: Selection, keys: list[str], column: str, ranks: RankFn
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """See :meth:`._engine.Engine.outcome_summary` (``ok`` is ``sel`` with ``outcome='ok'``);
     None when a key is neither a coded column nor the day of a day-partitioned dataset."""
@@ -190,7 +193,7 @@ class _Plan:
             picked[d.name] = d.decode(k)
         return picked.drop(columns="_k")
 
-    def in_duckdb(self, src: DuckSource, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def in_duckdb(self, src: DailyQueries, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """DuckDB counts the staged table ``name`` and picks the order statistics; drops it."""
         out, ok = self.out, _OK
         con = src.connect()
@@ -316,7 +319,7 @@ class _Stager:
     source's database, a small one fetched as arrays.  DuckDB picks each group's order
     statistics on one thread and numpy runs on one: the other core reads meanwhile."""
 
-    def __init__(self, src: DuckSource) -> None:
+    def __init__(self, src: DailyQueries) -> None:
         self.src = src
         self.pool: ThreadPoolExecutor | None = None
         self.pending: dict[int, Future[str | dict[str, np.ndarray]]] = {}
@@ -349,7 +352,7 @@ class _Stager:
 
 
 def staged_outcome_summary(
-    src: DuckSource, sel: Selection, keys: list[str], column: str, ranks: RankFn
+    src: DailyQueries, sel: Selection, keys: list[str], column: str, ranks: RankFn
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The same for any keys: the selected rows (coded keys, coded outcome, ``column``) are
     staged column by column; the counts and the ``quantile_disc`` pass read that table."""

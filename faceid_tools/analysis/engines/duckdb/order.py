@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     import duckdb
 
 
-class DuckSource(Protocol):
-    """What these helpers need of :class:`._duck.DuckSource` (a protocol, so no import cycle)."""
+class DuckQueries(Protocol):
+    """What these helpers need of the DuckDB engine (:class:`.source.DuckSource`; a protocol,
+    so no import cycle)."""
 
     def connect(self) -> duckdb.DuckDBPyConnection: ...
 
@@ -50,7 +51,7 @@ def _key_list(keys: Sequence[str]) -> str:
 
 
 def order_statistics(
-    src: DuckSource,
+    src: DuckQueries,
     sel: Selection,
     keys: list[str],
     column: str,
@@ -144,7 +145,7 @@ class Staged:
     _count = 0
 
     def __init__(
-        self, src: DuckSource, sel: Selection, keys: Sequence[str], columns: Sequence[str]
+        self, src: DuckQueries, sel: Selection, keys: Sequence[str], columns: Sequence[str]
     ) -> None:
         Staged._count += 1
         self.src = src
@@ -205,7 +206,7 @@ def _quote(value: str) -> str:
 
 
 def pick_order_statistics(
-    src: DuckSource,
+    src: DuckQueries,
     relation: str,
     keys: list[str],
     column: str,
@@ -258,7 +259,7 @@ def pick_order_statistics(
 
 
 def _order_stats_window(
-    src: DuckSource,
+    src: DuckQueries,
     base: str,
     groups: pd.DataFrame,
     keys: list[str],

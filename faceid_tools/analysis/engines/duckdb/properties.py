@@ -13,8 +13,9 @@ from ..base import RankFn, order_statistics_from_counts
 from . import order as _duck_order
 
 
-class DuckSource(_duck_order.DuckSource, Protocol):
-    """What this module needs of :class:`._duck.DuckSource` (a protocol: no import cycle)."""
+class PropertiesQueries(_duck_order.DuckQueries, Protocol):
+    """What this module needs of the DuckDB engine (:class:`.source.DuckSource`; a protocol,
+    so no import cycle)."""
 
     def check_categories(self, frame: pd.DataFrame, keys: Sequence[str]) -> bool: ...
 
@@ -34,7 +35,11 @@ _INTEGER_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "int")
 
 
 def property_stats(
-    src: DuckSource, sel: Selection, keys: list[str], properties: Sequence[str], ranks: RankFn
+    src: PropertiesQueries,
+    sel: Selection,
+    keys: list[str],
+    properties: Sequence[str],
+    ranks: RankFn,
 ) -> pd.DataFrame:
     """Two scans: integer properties take few distinct values, so one GROUPING SETS query
     counts every value (the order statistics follow exactly from the cumulative counts) and,

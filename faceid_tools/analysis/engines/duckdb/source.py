@@ -17,7 +17,7 @@ import pandas as pd
 from ....calllog.schema import CATEGORIES
 from ....errors import InputError, MissingInputError
 from ... import _cache
-from ..._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection
+from ..._selection import EMPTY_IS_NULL, GRS, TIME_KEYS, Selection, Window
 from ..base import (
     FIRST_SEEN_ORDER,
     Engine,
@@ -58,10 +58,10 @@ class DuckSource(Engine):
     """Rows in a Parquet dataset, queried with DuckDB; only aggregates come back."""
 
     name = "duckdb"
-    #: Whether a query may read the files a batch of days at a time (no filter looks across).
-    splits_by_day = True
 
-    def __init__(self, dataset: ParquetDataset):
+    def __init__(self, dataset: ParquetDataset, windows: tuple[Window, ...] = ()):
+        #: The windows every query reads through (DuckDB pushes their filters into the scan).
+        self.windows = windows
         self._con: duckdb.DuckDBPyConnection | None = None
         self._tables: set[str] = set()  # temporary tables made on the connection
         self.dataset = dataset
@@ -139,7 +139,20 @@ class DuckSource(Engine):
     def table_sql(self) -> str:
         files = ", ".join(_lit(str(f)) for f in self._scan or self.files)
         hive = "true" if self.day_partitioned else "false"
-        return f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
+        sql = f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
+        for window in self.windows:
+            sql = window.sql(sql)
+        return sql
+
+    @property
+    def splits_by_day(self) -> bool:
+        """Whether a query may read the files a batch of days at a time: not through a window,
+        whose edges look calls up across the whole dataset."""
+        return not self.windows
+
+    def restrict(self, window: Window) -> DuckSource:
+        """The dataset read through its windows and ``window`` (the files stay on disk)."""
+        return DuckSource(self.dataset, (*self.windows, window))
 
     def time_bucket_sql(self, key: str) -> str:
         """SQL for the UTC epoch bucket (``minute``/``hour``/``day`` number) of ``started_at``."""
