@@ -305,8 +305,8 @@ _BARE_IMPORTS = """
 import duckdb
 from faceid_tools.calllog.parquet import dataset_files
 """
-_BARE = """
-files = ", ".join("'" + str(f) + "'" for f in dataset_files({folder!r}))
+#: The query itself, after a line that sets ``files`` (the list of Parquet files to read).
+BARE_QUERY = """
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
 con.execute("SET enable_progress_bar = false")
@@ -319,6 +319,11 @@ got = con.execute(
 ).fetchall()
 result = {{"groups": len(got)}}
 """
+_BARE = (
+    """
+files = ", ".join("'" + str(f) + "'" for f in dataset_files({folder!r}))"""
+    + BARE_QUERY
+)
 
 
 def _bare_summary(ds: Dataset) -> dict[str, Any]:

@@ -24,21 +24,13 @@ from typing import Any
 from bench import bench_analysis as ba
 from bench._harness import Row
 
-_BARE_GLOB = """
+#: The same bare summary over any folder of day partitions (a COPY rewrite has no export state).
+_BARE_GLOB = (
+    """
 files = sorted(str(p) for p in Path({folder!r}).glob("day=*/*.parquet"))
-files = ", ".join("'" + f + "'" for f in files)
-con = duckdb.connect()
-con.execute("SET TimeZone = 'UTC'")
-con.execute("SET enable_progress_bar = false")
-got = con.execute(
-    "SELECT region, security_level, day, count(*) AS n, "
-    "avg(CASE WHEN outcome <> 'ok' THEN 1.0 ELSE 0.0 END) AS error_share, "
-    "quantile_disc(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE outcome = 'ok') AS q "
-    f"FROM read_parquet([{{files}}], hive_partitioning = true) "
-    "WHERE action = 'GenerateReflectSequence' AND outcome IS NOT NULL GROUP BY ALL"
-).fetchall()
-result = {{"groups": len(got)}}
-"""
+files = ", ".join("'" + f + "'" for f in files)"""
+    + ba.BARE_QUERY
+)
 
 
 def _bare(folder: Path) -> dict[str, Any]:
